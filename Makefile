@@ -1,0 +1,46 @@
+# Quick start: `make run` (the main job) and `make test` (the whole suite). Both set up what they need
+# first and are idempotent: a virtual environment with vfatcheck and its extras, and, as root, the
+# Debian tools the parser back-ends drive. As a non-root user the apt step is skipped with a list of
+# what is missing.
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+APT_PACKAGES := mtools dosfstools 7zip sleuthkit grub-common chromium
+DEMO := build/demo.img
+
+.PHONY: setup deps venv run test lint clean
+
+setup: deps venv
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "debian tools: all present"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "not root, skipping apt; missing Debian tools:" $$missing; \
+	  echo "  (their back-ends report unavailable; install with: sudo apt-get install $$missing)"; fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[all,dev]'
+	@touch $@
+
+run: setup
+	@mkdir -p build
+	$(VENV)/bin/vfatcheck build $(DEMO) --fat 16 --form nodual --names examples/names.txt
+	$(VENV)/bin/vfatcheck ls $(DEMO)
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check vfatcheck tests
+	$(VENV)/bin/ruff format --check vfatcheck tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf build $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from vfatcheck.cli import main
+
+sys.exit(main())

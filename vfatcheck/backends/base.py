@@ -1,0 +1,42 @@
+"""The one small protocol every parser back-end satisfies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from vfatcheck.model import Reading
+
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    hint: str = ""  # the exact install command when not ok
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    short_names: bool
+    content: bool
+    lookups: bool
+
+
+class Backend(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def available(self) -> Availability: ...
+
+    def version(self) -> str: ...
+
+    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        """List every entry, then try to open each of `expected` (long paths) by name.
+
+        Never raises for a parser failure: a missing tool, a crash, a non-zero exit or a hang
+        is a Reading whose status says so. Never writes to `image`.
+        """
+        ...

@@ -1,0 +1,138 @@
+"""The one way vfatcheck runs another program: bounded time, captured output, never an exception.
+
+A missing program, a crash (signal), a non-zero exit and a hang are all results. Python library
+back-ends run through `run_python` in a child interpreter so that a hang or a segfault inside a
+library cannot take vfatcheck down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vfatcheck.model import Reading, show_bytes
+
+UTF8_ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int | None  # None when the program was missing or timed out
+    stdout: bytes
+    stderr: bytes
+    elapsed: float
+    timed_out: bool = False
+    missing: bool = False
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the program (a crash), if any."""
+        rc = self.returncode
+        return -rc if rc is not None and rc < 0 else None
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def describe(self) -> str:
+        """One line for a report: what went wrong, in the program's own words where it has some."""
+        cmd = " ".join(self.argv)
+        if self.missing:
+            return f"{self.argv[0]}: program not found"
+        if self.timed_out:
+            return f"{cmd}: no answer within {self.elapsed:.1f} s, killed"
+        if self.signal is not None:
+            name = signal.Signals(self.signal).name if self.signal in signal.valid_signals() else "?"
+            return f"{cmd}: killed by signal {self.signal} ({name})"
+        err = show_bytes(self.stderr).strip().splitlines()
+        tail = f": {err[-1][:300]}" if err else ""
+        return f"{cmd}: exit code {self.returncode}{tail}"
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Completed:
+    """Run argv with a UTF-8 locale; kill its whole process group when the timeout runs out."""
+    full_env = {**os.environ, **UTF8_ENV, **(env or {})}
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except (FileNotFoundError, PermissionError):
+        return Completed(tuple(argv), None, b"", b"", 0.0, missing=True)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        return Completed(tuple(argv), None, out, err, time.monotonic() - start, timed_out=True)
+    return Completed(tuple(argv), proc.returncode, out, err, time.monotonic() - start)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def failed_reading(parser: str, version: str, done: Completed) -> Reading:
+    """The Reading for a run that gave no usable output: timeout, crash or missing program."""
+    status = "timeout" if done.timed_out else "crash" if done.signal is not None else "error"
+    if done.missing:
+        status = "unavailable"
+    return Reading(parser, version, status, elapsed=done.elapsed, detail=done.describe())
+
+
+def run_python(
+    parser: str,
+    version: str,
+    module: str,
+    image: Path,
+    expected: Sequence[str],
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> Reading:
+    """Call `module.read_in_process(image, expected)` in a child interpreter and return its Reading.
+
+    The child prints the Reading as JSON (see vfatcheck.backends.worker). An exception inside the
+    library comes back as status "error"; a signal as "crash"; a hang as "timeout".
+    """
+    argv = [sys.executable, "-m", "vfatcheck.backends.worker", module, str(image)]
+    done = run(argv, timeout=timeout, stdin=json.dumps(list(expected)).encode(), env=env)
+    if not done.ok:
+        return failed_reading(parser, version, done)
+    try:
+        reading = Reading.from_json(done.stdout.decode("utf-8"))
+    except (ValueError, KeyError, TypeError) as exc:
+        return Reading(parser, version, "error", elapsed=done.elapsed, detail=f"unreadable worker output: {exc}")
+    return Reading(
+        reading.parser,
+        reading.version,
+        reading.status,
+        reading.entries,
+        reading.lookups,
+        reading.messages,
+        done.elapsed,
+        reading.detail,
+    )

@@ -1,0 +1,66 @@
+"""The one entry point. Each subcommand lives in vfatcheck/commands/<name>.py and exposes
+HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit code.
+
+Exit codes: 0 the job completed (problems found are results, not failures); 1 a gate failed
+(e.g. a verdict differs from --baseline); 2 bad usage or input; 3 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vfatcheck import __version__
+from vfatcheck.errors import BadImageError, UserInputError
+
+COMMANDS = ("build", "ls", "parsers", "read")
+
+EPILOG = """\
+examples:
+  vfatcheck build demo.img --fat 16 --form nodual --names names.txt
+  vfatcheck ls demo.img
+  vfatcheck parsers
+  vfatcheck read demo.img --parser mtools --parser 7zip
+
+exit codes: 0 done, 1 gate failed, 2 bad usage or input, 3 internal error
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vfatcheck",
+        description="Write FAT12/16/32 images with long names in several on-disk forms "
+        "(standard, Tridgell's no-dual-names, ...) and read them back through many FAT parsers.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"vfatcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"vfatcheck.commands.{name}")
+        cmd = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (UserInputError, BadImageError) as exc:
+        print(f"vfatcheck {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in vfatcheck: say so, with the type, and exit 3
+        print(f"vfatcheck {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    return code
