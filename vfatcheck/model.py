@@ -16,6 +16,23 @@ FAT_TYPES = (12, 16, 32)
 
 
 @dataclass(frozen=True)
+class Item:
+    """One thing to write: a file with its content, or a directory (parents are implied).
+
+    `defect` names an entry in vfatcheck.defects.DEFECTS that deliberately damages this item's
+    directory entries after the form has produced them (SPEC section C negative cases).
+    """
+
+    path: str
+    kind: Kind = "file"
+    content: bytes = b""
+    defect: str | None = None
+
+
+Shown = Literal["long", "short", "absent"]
+
+
+@dataclass(frozen=True)
 class ManifestEntry:
     path: str
     kind: Kind
@@ -25,6 +42,10 @@ class ManifestEntry:
     lfn_slots: int
     size: int
     sha256: str | None  # None for directories
+    defect: str | None = None
+    # What a reader that follows the specification shows for this entry: its long name, only its
+    # short name (e.g. the LFN checksum does not match), or nothing at all.
+    shown_as: Shown = "long"
 
     @property
     def short_bytes(self) -> bytes:

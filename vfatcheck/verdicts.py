@@ -1,0 +1,99 @@
+"""Verdicts and the run report model: the data that compare produces and every report renders.
+
+Leaf module: stdlib only, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# Worst first. A cell of the matrix shows the worst verdict among its rows.
+VERDICTS = (
+    "parser-crash",
+    "timeout",
+    "parser-error",
+    "missing",
+    "misattached",
+    "unreachable",
+    "content-differs",
+    "mangled",
+    "fsck-would-modify",
+    "extra",
+    "case-changed",
+    "cosmetic",
+    "unavailable",
+    "ok",
+)
+SEVERITY = {name: rank for rank, name in enumerate(VERDICTS)}
+
+
+def worst(verdicts: list[str]) -> str:
+    return min(verdicts, key=SEVERITY.__getitem__) if verdicts else "ok"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    case: str
+    path: str
+    form: str
+    fat: int
+    parser: str
+    parser_version: str
+    verdict: str
+    expected: str
+    seen: str
+    detail: str = ""
+    short_hex: str = ""
+
+
+@dataclass(frozen=True)
+class ParserInfo:
+    name: str
+    version: str
+    available: bool
+    hint: str = ""
+    seconds: float = 0.0  # total time spent reading images
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    id: str
+    group: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    vfatcheck_version: str
+    seed: int
+    forms: tuple[str, ...]
+    fats: tuple[int, ...]
+    parsers: tuple[ParserInfo, ...]
+    cases: tuple[CaseInfo, ...]
+    results: tuple[Verdict, ...]
+    schema_version: int = SCHEMA_VERSION
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunReport:
+        return cls(
+            vfatcheck_version=raw["vfatcheck_version"],
+            seed=raw["seed"],
+            forms=tuple(raw["forms"]),
+            fats=tuple(raw["fats"]),
+            parsers=tuple(ParserInfo(**p) for p in raw["parsers"]),
+            cases=tuple(CaseInfo(**c) for c in raw["cases"]),
+            results=tuple(Verdict(**r) for r in raw["results"]),
+            schema_version=raw.get("schema_version", SCHEMA_VERSION),
+            meta=raw.get("meta", {}),
+        )
