@@ -6,6 +6,7 @@ without a leading slash ("DIR/Long File Name.txt").
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -150,3 +151,8 @@ class Reading:
 def show_bytes(raw: bytes) -> str:
     """Decode UTF-8 strictly; every byte that is not valid UTF-8 becomes a visible `\\xNN`."""
     return raw.decode("utf-8", errors="backslashreplace")
+
+
+def digest(data: bytes) -> str:
+    """The content hash every stage compares: lower-case hex SHA-256."""
+    return hashlib.sha256(data).hexdigest()

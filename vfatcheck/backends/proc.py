@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +139,17 @@ def run_python(
         done.elapsed,
         reading.detail,
     )
+
+
+@contextmanager
+def private_copy(image: Path) -> Iterator[Path]:
+    """A read-only copy of `image` in a private temporary directory, removed afterwards.
+
+    For implementations that could write to what they open, and for repairs (fsck -a) that must
+    never touch the user's image.
+    """
+    with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
+        copy = Path(tmp) / "image.img"
+        shutil.copyfile(image, copy)
+        copy.chmod(0o444)
+        yield copy
