@@ -7,6 +7,7 @@ library cannot take vfatcheck down.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -16,11 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from vfatcheck.model import Reading, show_bytes
+from vfatcheck.model import Reading, Status, show_bytes
 
 UTF8_ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
@@ -93,17 +94,19 @@ def run(
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def failed_reading(parser: str, version: str, done: Completed) -> Reading:
     """The Reading for a run that gave no usable output: timeout, crash or missing program."""
-    status = "timeout" if done.timed_out else "crash" if done.signal is not None else "error"
+    status: Status = "error"
     if done.missing:
         status = "unavailable"
+    elif done.timed_out:
+        status = "timeout"
+    elif done.signal is not None:
+        status = "crash"
     return Reading(parser, version, status, elapsed=done.elapsed, detail=done.describe())
 
 
@@ -128,17 +131,9 @@ def run_python(
     try:
         reading = Reading.from_json(done.stdout.decode("utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
-        return Reading(parser, version, "error", elapsed=done.elapsed, detail=f"unreadable worker output: {exc}")
-    return Reading(
-        reading.parser,
-        reading.version,
-        reading.status,
-        reading.entries,
-        reading.lookups,
-        reading.messages,
-        done.elapsed,
-        reading.detail,
-    )
+        detail = f"unreadable worker output: {exc}"
+        return Reading(parser, version, "error", elapsed=done.elapsed, detail=detail)
+    return dataclasses.replace(reading, elapsed=done.elapsed)
 
 
 @contextmanager

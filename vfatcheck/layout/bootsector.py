@@ -13,6 +13,17 @@ FAT16_MAX_CLUSTERS = 65524  # fewer than 65525: FAT16, else FAT32
 _COMMON = struct.Struct("<3s8sHBHBHHBHHHII")  # 36 bytes, BS_jmpBoot .. BPB_TotSec32
 _EXT16 = struct.Struct("<BBBI11s8s")  # 26 bytes at offset 36
 _EXT32 = struct.Struct("<IHHIHH12sBBBI11s8s")  # 54 bytes at offset 36
+_COMMON_FIELDS = (
+    "BS_jmpBoot", "BS_OEMName", "BPB_BytsPerSec", "BPB_SecPerClus", "BPB_RsvdSecCnt", "BPB_NumFATs",
+    "BPB_RootEntCnt", "BPB_TotSec16", "BPB_Media", "BPB_FATSz16", "BPB_SecPerTrk", "BPB_NumHeads",
+    "BPB_HiddSec", "BPB_TotSec32",
+)  # fmt: skip
+_TAIL_FIELDS = ("BS_DrvNum", "", "BS_BootSig", "BS_VolID", "BS_VolLab", "BS_FilSysType")  # "": reserved
+_EXT16_FIELDS = _TAIL_FIELDS
+_EXT32_FIELDS = (
+    "BPB_FATSz32", "BPB_ExtFlags", "BPB_FSVer", "BPB_RootClus", "BPB_FSInfo", "BPB_BkBootSec", "",
+    *_TAIL_FIELDS,
+)  # fmt: skip
 
 FSI_LEAD_SIG = 0x41615252
 FSI_STRUC_SIG = 0x61417272
@@ -119,13 +130,10 @@ class BootSector:
     def unpack(cls, raw: bytes) -> BootSector:
         if len(raw) < SECTOR_SIZE:
             raise ValueError(f"a boot sector has at least {SECTOR_SIZE} bytes, got {len(raw)}")
-        common = _COMMON.unpack_from(raw, 0)
-        fat_sz16 = common[9]
-        if fat_sz16 == 0:
-            fsz32, flags, ver, root, fsinfo, bk, _res, drv, _r1, sig, volid, lab, typ = _EXT32.unpack_from(raw, 36)
-            return cls(*common, fsz32, flags, ver, root, fsinfo, bk, drv, sig, volid, lab, typ)
-        drv, _r1, sig, volid, lab, typ = _EXT16.unpack_from(raw, 36)
-        return cls(*common, BS_DrvNum=drv, BS_BootSig=sig, BS_VolID=volid, BS_VolLab=lab, BS_FilSysType=typ)
+        values = dict(zip(_COMMON_FIELDS, _COMMON.unpack_from(raw, 0), strict=True))
+        ext, names = (_EXT32, _EXT32_FIELDS) if values["BPB_FATSz16"] == 0 else (_EXT16, _EXT16_FIELDS)
+        values.update((k, v) for k, v in zip(names, ext.unpack_from(raw, 36), strict=True) if k)
+        return cls(**values)
 
 
 def fat_type_for(cluster_count: int) -> int:

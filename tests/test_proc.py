@@ -1,0 +1,87 @@
+"""The subprocess helper turns missing programs, crashes and hangs into results."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from vfatcheck.backends import proc
+
+
+def test_timeout_kills_the_whole_process_group() -> None:
+    done = proc.run(["sh", "-c", "sleep 30 & sleep 30"], timeout=0.3)
+    assert done.timed_out and done.returncode is None
+    assert done.elapsed < 5
+    assert "no answer within" in done.describe()
+    assert proc.failed_reading("x", "1", done).status == "timeout"
+
+
+def test_crash_by_signal_is_a_crash_reading() -> None:
+    done = proc.run(["sh", "-c", "kill -SEGV $$"], timeout=5)
+    assert done.signal == 11
+    reading = proc.failed_reading("x", "1", done)
+    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+
+
+def test_missing_program_is_unavailable() -> None:
+    done = proc.run(["no-such-program-vfatcheck"], timeout=5)
+    assert done.missing
+    assert proc.failed_reading("x", "1", done).status == "unavailable"
+
+
+def test_output_is_utf8_and_stdin_is_passed() -> None:
+    done = proc.run(["cat"], timeout=5, stdin="Smiley 😀.txt".encode())
+    assert done.ok and done.stdout.decode() == "Smiley 😀.txt"
+
+
+def test_private_copy_is_read_only_and_leaves_the_original(tmp_path: Path) -> None:
+    image = tmp_path / "in.img"
+    image.write_bytes(b"abc")
+    with proc.private_copy(image) as copy:
+        assert copy != image and copy.read_bytes() == b"abc"
+        assert not copy.stat().st_mode & 0o222
+    assert not copy.exists()
+    assert image.read_bytes() == b"abc"
+
+
+def _worker_module(tmp_path: Path, body: str) -> str:
+    pkg = tmp_path / "fakeparsers"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "lib.py").write_text(
+        textwrap.dedent(
+            """
+            import os, signal, time
+            from vfatcheck.model import Reading
+            NAME = "lib"
+            def version_in_process():
+                return "0"
+            def read_in_process(image, expected):
+            """
+        )
+        + textwrap.indent(textwrap.dedent(body), "    ")
+    )
+    return "fakeparsers.lib"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("os.kill(os.getpid(), signal.SIGSEGV)", "crash"),
+        ("time.sleep(30)", "timeout"),
+        ("raise RuntimeError('library bug')", "error"),
+        ("return Reading('lib', '0', 'ok', detail=str(expected))", "ok"),
+    ],
+)
+def test_python_backends_run_in_a_child(tmp_path: Path, body: str, status: str) -> None:
+    module = _worker_module(tmp_path, body)
+    repo = Path(__file__).resolve().parents[1]
+    env = {"PYTHONPATH": f"{tmp_path}:{repo}"}
+    reading = proc.run_python("lib", "0", module, tmp_path / "x.img", ["a/b"], timeout=3, env=env)
+    assert reading.status == status, reading.detail
+    if status == "error":
+        assert "library bug" in reading.detail
+    if status == "ok":
+        assert reading.detail == "['a/b']"
