@@ -1,0 +1,102 @@
+"""The JSON report: RunReport.to_json() (schema in docs/report-schema.json) and its checked loader."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, get_type_hints
+
+from vfatcheck.verdicts import SCHEMA_VERSION, VERDICTS, CaseInfo, ParserInfo, RunReport, Verdict
+
+_TOP_LEVEL = {
+    "vfatcheck_version": str,
+    "seed": int,
+    "forms": list,
+    "fats": list,
+    "parsers": list,
+    "cases": list,
+    "results": list,
+    "schema_version": int,
+}
+
+
+def render_json(report: RunReport) -> str:
+    text = report.to_json()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (an undecodable name kept by a parser) cannot be written as UTF-8;
+        # ASCII-only JSON carries it as a \\udXXX escape that loads back to the same string.
+        text = json.dumps(report.to_dict(), indent=1, ensure_ascii=True) + "\n"
+    return text
+
+
+def load_report(text: str) -> RunReport:
+    """Parse a JSON report; ValueError saying where and why when it is not a version-1 report."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON document: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"a report is a JSON object, not {type(raw).__name__}")
+    if "schema_version" not in raw:
+        raise ValueError("no schema_version: not a vfatcheck report")
+    version = raw["schema_version"]
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise ValueError(
+            f"report schema_version {version!r} is not supported; "
+            f"this vfatcheck reads version {SCHEMA_VERSION}"
+        )
+    _check_top_level(raw)
+    for name, cls in (("parsers", ParserInfo), ("cases", CaseInfo), ("results", Verdict)):
+        for n, item in enumerate(raw[name]):
+            _check_record(f"{name}[{n}]", item, cls)
+    for n, row in enumerate(raw["results"]):
+        if row["verdict"] not in VERDICTS:
+            raise ValueError(f"results[{n}].verdict: {row['verdict']!r} is not one of {', '.join(VERDICTS)}")
+    return RunReport.from_dict(raw)
+
+
+def _check_top_level(raw: dict[str, Any]) -> None:
+    for key, kind in _TOP_LEVEL.items():
+        if key not in raw:
+            raise ValueError(f"missing field {key!r}")
+        _check_type(key, raw[key], kind)
+    unknown = set(raw) - set(_TOP_LEVEL) - {"meta"}
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    for n, form in enumerate(raw["forms"]):
+        _check_type(f"forms[{n}]", form, str)
+    for n, fat in enumerate(raw["fats"]):
+        _check_type(f"fats[{n}]", fat, int)
+    meta = raw.get("meta", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError("meta: must be an object of strings")
+
+
+def _check_record(where: str, item: Any, cls: type[Any]) -> None:
+    if not isinstance(item, dict):
+        raise ValueError(f"{where}: must be an object, not {type(item).__name__}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(item) - set(fields)
+    if unknown:
+        raise ValueError(f"{where}: unknown fields: {', '.join(sorted(unknown))}")
+    for name, f in fields.items():
+        if name not in item:
+            if f.default is dataclasses.MISSING:
+                raise ValueError(f"{where}: missing field {name!r}")
+            continue
+        _check_type(f"{where}.{name}", item[name], hints[name])
+
+
+def _check_type(where: str, value: Any, kind: Any) -> None:
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        name = getattr(kind, "__name__", str(kind))
+        raise ValueError(f"{where}: expected {name}, got {type(value).__name__} {value!r:.60}")

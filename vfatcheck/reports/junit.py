@@ -1,0 +1,104 @@
+"""The JUnit XML report, for CI dashboards: one testsuite per parser, one testcase per
+case x form x FAT type x parser.
+
+Mapping (docs/reports.md): ok and cosmetic pass (cosmetic evidence goes to system-out, because the
+nodual form makes every short name look like garbage and a CI gate on that would always be red);
+parser-crash, timeout and parser-error are <error> (the parser broke, whatever the names);
+every other verdict is a <failure> whose type is the worst verdict; unavailable, or no result at
+all, is <skipped>.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from vfatcheck.reports.matrix import FAILING, Grid, build_grid, clean, spaced_hex
+from vfatcheck.verdicts import ParserInfo, RunReport, Verdict, worst
+
+ERRORS = frozenset({"parser-crash", "timeout", "parser-error"})
+# Characters XML 1.0 cannot carry even escaped; clean() already turned controls into text.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def text(value: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", clean(value))
+
+
+def render_junit(report: RunReport) -> str:
+    grid = build_grid(report)
+    root = ET.Element("testsuites", name="vfatcheck")
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for parser in grid.parsers:
+        suite = _suite(grid, parser)
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+        root.append(suite)
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{sum(p.seconds for p in grid.parsers):.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite(grid: Grid, parser: ParserInfo) -> ET.Element:
+    suite = ET.Element("testsuite", name=text(parser.name))
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="version", value=text(parser.version))
+    ET.SubElement(props, "property", name="available", value=str(parser.available).lower())
+    counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for case in grid.cases:
+        for form in grid.forms:
+            for fat in grid.fats:
+                rows = list(grid.rows.get((case.id, parser.name, form, fat), ()))
+                testcase, outcome = _testcase(parser, case.id, form, fat, rows)
+                suite.append(testcase)
+                counts["tests"] += 1
+                if outcome:
+                    counts[outcome] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{parser.seconds:.3f}")
+    return suite
+
+
+def _testcase(
+    parser: ParserInfo, case: str, form: str, fat: int, rows: list[Verdict]
+) -> tuple[ET.Element, str]:
+    """The <testcase> and its outcome: "" (passed), "failures", "errors" or "skipped"."""
+    classname = f"{text(parser.name)}.{text(form)}.fat{fat}"
+    testcase = ET.Element("testcase", classname=classname, name=text(case))
+    if not parser.available or (rows and all(r.verdict == "unavailable" for r in rows)):
+        hint = parser.hint or next((r.detail for r in rows if r.detail), "") or "parser not installed"
+        ET.SubElement(testcase, "skipped", message=text(f"{parser.name} unavailable: {hint}"))
+        return testcase, "skipped"
+    if not rows:
+        ET.SubElement(testcase, "skipped", message="no result recorded for this combination")
+        return testcase, "skipped"
+    bad = [r for r in rows if r.verdict in FAILING]
+    cosmetic = [r for r in rows if r.verdict == "cosmetic"]
+    if cosmetic:
+        ET.SubElement(testcase, "system-out").text = "\n\n".join(evidence(r) for r in cosmetic)
+    if not bad:
+        return testcase, ""
+    verdict = worst([r.verdict for r in bad])
+    tag, outcome = ("error", "errors") if verdict in ERRORS else ("failure", "failures")
+    summary = ", ".join(sorted({f"{r.verdict}: {r.path}" for r in bad}))
+    element = ET.SubElement(testcase, tag, message=text(summary[:500]), type=verdict)
+    element.text = "\n\n".join(evidence(r) for r in bad)
+    return testcase, outcome
+
+
+def evidence(row: Verdict) -> str:
+    t = text
+    lines = [
+        f"{t(row.verdict)}: {t(row.path)}",
+        f"  parser   {t(row.parser)} {t(row.parser_version)}, form {t(row.form)}, FAT{row.fat}",
+        f"  expected '{t(row.expected)}'",
+        f"  seen     '{t(row.seen)}'",
+    ]
+    if row.short_hex:
+        lines.append(f"  short    {spaced_hex(t(row.short_hex))}")
+    if row.detail:
+        lines.append(f"  detail   {t(row.detail)}")
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""The terminal report: a compact matrix (one character per cell), a legend, the parsers, then the
+problems worst first with their evidence. Pure: returns the text, the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import defaultdict
+
+from vfatcheck.reports.matrix import (
+    CODES,
+    FAILING,
+    Grid,
+    Problem,
+    build_grid,
+    clean,
+    display_width,
+    fit,
+    form_label,
+    problems,
+    spaced_hex,
+    verdict_counts,
+)
+from vfatcheck.verdicts import VERDICTS, RunReport
+
+# SGR parameters per verdict: purple for a broken parser, red for lost entries, yellow for wrong names.
+ANSI = {
+    "parser-crash": "1;97;45",
+    "timeout": "1;35",
+    "parser-error": "35",
+    "missing": "1;97;41",
+    "misattached": "1;31",
+    "unreachable": "31",
+    "content-differs": "1;31",
+    "mangled": "1;33",
+    "fsck-would-modify": "33",
+    "extra": "33",
+    "case-changed": "93",
+    "cosmetic": "36",
+    "unavailable": "2",
+    "ok": "32",
+}
+DETAIL_CHARS = 400
+
+
+class _Painter:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, verdict: str) -> str:
+        if not self.color or verdict not in ANSI:
+            return text
+        return f"\x1b[{ANSI[verdict]}m{text}\x1b[0m"
+
+    def bold(self, text: str) -> str:
+        return f"\x1b[1m{text}\x1b[0m" if self.color else text
+
+
+def render_terminal(
+    report: RunReport,
+    *,
+    color: bool,
+    width: int = 120,
+    timings: bool = False,
+    max_problems: int | None = None,
+) -> str:
+    paint = _Painter(color)
+    grid = build_grid(report)
+    parts = [
+        _header(report, grid),
+        _matrix(grid, paint, width),
+        _legend(report, paint, width),
+        _unavailable(grid, width),
+        _problem_list(report, paint, width, max_problems),
+        _cosmetic_summary(report, paint),
+    ]
+    if timings:
+        parts.append(_timings(grid))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _header(report: RunReport, grid: Grid) -> str:
+    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(report).items()) or "no results"
+    return (
+        f"vfatcheck {clean(report.vfatcheck_version)}  seed {report.seed}  "
+        f"forms {', '.join(map(clean, grid.forms))}  FAT {', '.join(map(str, grid.fats))}\n"
+        f"{len(grid.cases)} cases x {len(grid.parsers)} parsers: {len(report.results)} results: {counts}"
+    )
+
+
+def _cell_width(grid: Grid) -> int:
+    """Columns per form: its abbreviation and a space (the code sits under the abbreviation)."""
+    return max(3, *(len(form_label(f)) + 1 for f in grid.forms))
+
+
+def _layout(grid: Grid, width: int) -> tuple[int, int]:
+    """(label width, width of one parser's group of form columns)."""
+    nparsers = max(1, len(grid.parsers))
+    min_group = max(1, len(grid.forms)) * _cell_width(grid)
+    longest_case = max((display_width(clean(c.id)) for c in grid.cases), default=4)
+    label = max(12, min(36, longest_case + 3, width - nparsers * min_group))
+    longest_parser = max((display_width(clean(p.name)) for p in grid.parsers), default=4)
+    group = max(min_group, min(longest_parser + 1, (width - label) // nparsers))
+    return label, group
+
+
+def _matrix(grid: Grid, paint: _Painter, width: int) -> str:
+    if not grid.cases or not grid.parsers:
+        return ""
+    label, group = _layout(grid, width)
+    cell = _cell_width(grid)
+    forms_row = "".join(fit(form_label(f), cell) for f in grid.forms)
+    lines = [
+        fit("", label) + "".join(fit(clean(p.name), group - 1) + " " for p in grid.parsers),
+        fit("case", label) + "".join(fit(forms_row, group) for _ in grid.parsers),
+    ]
+    group_name: str | None = None
+    for case in grid.cases:
+        if case.group != group_name:
+            group_name = case.group
+            lines.append(paint.bold(f"[{clean(group_name) or 'ungrouped'}]"))
+        cells = [_cells(grid, case.id, p.name, paint, group, cell) for p in grid.parsers]
+        lines.append((fit("  " + clean(case.id), label) + "".join(cells)).rstrip())
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cells(grid: Grid, case: str, parser: str, paint: _Painter, group: int, cell: int) -> str:
+    out = []
+    for form in grid.forms:
+        verdict = grid.cell_verdict(case, parser, form)
+        code = CODES.get(verdict, "?") if verdict else " "
+        out.append(paint(code, verdict or "") + " " * (cell - 1))
+    return "".join(out) + " " * (group - cell * len(grid.forms))
+
+
+def _legend(report: RunReport, paint: _Painter, width: int) -> str:
+    items = [f"{paint(CODES[v], v)} {v}" for v in VERDICTS]
+    plain = [f"{CODES[v]} {v}" for v in VERDICTS]
+    lines, line, used = [], "legend:", len("legend:")
+    for item, text in zip(items, plain, strict=True):
+        if used + 2 + len(text) > width:
+            lines.append(line)
+            line, used = "       ", 7
+        line, used = f"{line}  {item}", used + 2 + len(text)
+    lines.append(line)
+    abbreviations = ", ".join(f"{form_label(f)} = {clean(f)}" for f in report.forms)
+    lines.append(f"forms: {abbreviations}; blank = no result")
+    return "\n".join(lines)
+
+
+def _unavailable(grid: Grid, width: int) -> str:
+    missing = [p for p in grid.parsers if not p.available]
+    if not missing:
+        return ""
+    lines = ["Not installed here (shown as '-', not counted as problems):"]
+    for p in missing:
+        hint = clean(p.hint) or "no install hint"
+        lines.append(
+            textwrap.fill(hint, width, initial_indent=f"  {clean(p.name)}: ", subsequent_indent="    ")
+        )
+    return "\n".join(lines)
+
+
+def _problem_list(report: RunReport, paint: _Painter, width: int, max_problems: int | None) -> str:
+    found = problems(report, FAILING)
+    if not found:
+        return "No problems (cosmetic differences aside)." if report.results else ""
+    shown = found if max_problems is None else found[:max_problems]
+    head = f"Problems: {len(found)}, worst first (rows identical on several FAT types shown once)"
+    blocks = [paint.bold(head)]
+    blocks += [_problem(n, p, paint, width) for n, p in enumerate(shown, 1)]
+    if len(shown) < len(found):
+        blocks.append(f"... and {len(found) - len(shown)} more: see the JSON or HTML report")
+    return "\n".join(blocks)
+
+
+def _problem(number: int, p: Problem, paint: _Painter, width: int) -> str:
+    fats = ",".join(map(str, p.fats))
+    title = (
+        f"{number:3d}. {paint(p.verdict.upper(), p.verdict)}  {clean(p.parser)} {clean(p.parser_version)}"
+        f"  form {clean(p.form)}  FAT {fats}  case {clean(p.case)}"
+    )
+    fields = [("path", repr_text(p.path)), ("expected", repr_text(p.expected)), ("seen", repr_text(p.seen))]
+    if p.short_hex:
+        fields.append(("short", spaced_hex(clean(p.short_hex))))
+    if p.detail:
+        detail = clean(p.detail)
+        fields.append(("detail", detail if len(detail) <= DETAIL_CHARS else detail[:DETAIL_CHARS] + "…"))
+    lines = [title]
+    for name, value in fields:
+        lines.append(
+            textwrap.fill(
+                value,
+                max(40, width),
+                initial_indent=f"       {name:<9}",
+                subsequent_indent=" " * 16,
+                break_long_words=True,
+                replace_whitespace=False,
+                drop_whitespace=False,
+            )
+        )
+    return "\n".join(lines)
+
+
+def repr_text(text: str) -> str:
+    return f"'{clean(text)}'"
+
+
+def _cosmetic_summary(report: RunReport, paint: _Painter) -> str:
+    by_column: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems(report, frozenset({"cosmetic"})):
+        by_column[(p.parser, p.form)].append(p)
+    if not by_column:
+        return ""
+    lines = [f"{paint('Cosmetic', 'cosmetic')} differences (harmless, one example each):"]
+    for (parser, form), found in by_column.items():
+        example = found[0]
+        lines.append(
+            f"  {clean(parser)} {clean(form)}: {len(found)} x, e.g. {repr_text(example.path)} "
+            f"seen {repr_text(example.seen)}" + (f" ({clean(example.detail)})" if example.detail else "")
+        )
+    return "\n".join(lines)
+
+
+def _timings(grid: Grid) -> str:
+    ordered = sorted(grid.parsers, key=lambda p: -p.seconds)
+    name_width = max([len("total"), *(display_width(clean(p.name)) for p in ordered)])
+    lines = ["Time per parser (seconds):"]
+    lines += [f"  {fit(clean(p.name), name_width)}  {p.seconds:9.2f}" for p in ordered]
+    lines.append(f"  {fit('total', name_width)}  {sum(p.seconds for p in ordered):9.2f}")
+    return "\n".join(lines)
