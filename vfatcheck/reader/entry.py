@@ -1,0 +1,42 @@
+"""The reference reader's records: an entry as the reader shows it, and an anomaly it noticed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+EntryKind = Literal["file", "dir"]
+FORM_NAMES = ("standard", "nodual", "nodual-v1", "shortonly", "unknown")
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """Something the reader noticed. `code` is stable kebab-case (docs/reader.md lists them all).
+
+    `path` is the entry's path, the directory's path ("" for the root) for directory-level
+    findings, or None for the volume as a whole (boot sector, FAT).
+    """
+
+    code: str
+    path: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # '/'-joined shown names from the root, no leading slash
+    name: str  # the long name when a valid LFN is attached, else the displayed short name
+    long_name: str | None
+    short_raw: bytes  # the 11 raw bytes
+    short_display: str
+    nt_byte: int
+    attr: int
+    kind: EntryKind
+    size: int
+    first_cluster: int
+    form: str  # standard | nodual | nodual-v1 | shortonly | unknown
+    lfn_slots: int  # slots of the attached long name; 0 when none is attached
+
+    @property
+    def short_hex(self) -> str:
+        return self.short_raw.hex()
