@@ -7,8 +7,11 @@ imported on first use so that one back-end's missing library never affects anoth
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
+from pathlib import Path
 
 from vfatcheck.backends.base import Backend
+from vfatcheck.model import Reading
 
 REGISTRY: dict[str, str] = {
     "reference": "vfatcheck.backends.reference",
@@ -31,3 +34,22 @@ def get(name: str) -> Backend:
 
 def all_backends() -> list[Backend]:
     return [get(name) for name in REGISTRY]
+
+
+def safe_read(backend: Backend, image: Path, expected: Sequence[str], timeout: float) -> Reading:
+    """A reading that never raises: unavailable back-ends and back-end bugs become readings too."""
+    availability = backend.available()
+    if not availability.ok:
+        return Reading(backend.name, "", "unavailable", detail=availability.hint)
+    try:
+        return backend.read(image, expected, timeout)
+    except Exception as exc:  # a bug in the back-end: record it, keep the run going
+        detail = f"internal error in back-end: {type(exc).__name__}: {exc}"
+        return Reading(backend.name, _safe_version(backend), "error", detail=detail)
+
+
+def _safe_version(backend: Backend) -> str:
+    try:
+        return backend.version()
+    except Exception:
+        return "?"
