@@ -1,0 +1,234 @@
+"""The FATtools back-end on mtools-made images, hand-patched no-dual-names images and real-world images.
+
+Expectations about FATtools were observed by running FATtools 1.1.23 (PyPI `fattools`).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import vfatcheck
+from tests.imagetools import REALWORLD, have, mtools_image, realworld
+from vfatcheck.backends import fattools
+from vfatcheck.builder import build_image
+from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
+from vfatcheck.model import Item, Manifest, Reading, digest
+
+FILES = {
+    "Long File Name.txt": b"hello",
+    "readme.txt": b"lower case 8.3",
+    "UPPER.TXT": b"",
+    "DIR/Sub Dir/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat": b"abc" * 700,
+    "\u65e5\u672c\u8a9e\u306e\u30d5\u30a1\u30a4\u30eb.txt": b"cjk",
+}
+DIRS = ("Empty Dir",)
+EXPECTED = (*FILES, *DIRS, "DIR", "DIR/Sub Dir")
+REPO = Path(vfatcheck.__file__).resolve().parents[1]
+
+needs_mtools = pytest.mark.skipif(not have("mkfs.fat", "mcopy", "mmd"), reason="needs mkfs.fat and mtools")
+
+
+def nodual_patch(image: Path, short: bytes, dummy8: bytes) -> None:
+    """Turn one mtools entry into the SPEC A.3 form: dummy bytes 0-7, NT byte 0x20, slot checksums redone."""
+    data = bytearray(image.read_bytes())
+    pos = data.find(short)
+    assert pos > 0 and pos % 32 == 0 and data.find(short, pos + 1) == -1
+    data[pos : pos + 8] = dummy8
+    data[pos + 12] = FAT_NO_83NAME
+    checksum = lfn_checksum(bytes(data[pos : pos + 11]))
+    slot = pos - 32
+    while data[slot + 11] == ATTR_LONG_NAME:
+        data[slot + 13] = checksum
+        if data[slot] & LAST_LONG_ENTRY:
+            break
+        slot -= 32
+    image.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    if not have("mkfs.fat", "mcopy", "mmd"):
+        pytest.skip("needs mkfs.fat and mtools")
+    out: dict[str, Path] = {}
+    for fat in (12, 16, 32):
+        work = tmp_path_factory.mktemp(f"fat{fat}")
+        out[f"standard-{fat}"] = mtools_image(work / "standard.img", fat, FILES, DIRS)
+        nodual = work / "nodual.img"
+        nodual.write_bytes(out[f"standard-{fat}"].read_bytes())
+        nodual_patch(nodual, b"LONGFI~1TXT", bytes.fromhex("7e061d100b7c2f03"))
+        nodual_patch(nodual, b"EMPTYD~1   ", bytes.fromhex("7e061d100b7c1f03"))
+        nodual_patch(nodual, b"SUBDIR~1   ", bytes.fromhex("05061d100b7c1f03"))  # 0x05 stands for 0xE5
+        out[f"nodual-{fat}"] = nodual
+        broken = work / "badsum.img"
+        raw = bytearray(out[f"standard-{fat}"].read_bytes())
+        raw[raw.find(b"LONGFI~1TXT") - 32 + 13] ^= 0xFF
+        broken.write_bytes(bytes(raw))
+        out[f"badsum-{fat}"] = broken
+    return out
+
+
+def read(image: Path, expected: tuple[str, ...] = EXPECTED) -> Reading:
+    before = digest(image.read_bytes())
+    reading = fattools.BACKEND.read(image, expected, timeout=60)
+    assert digest(image.read_bytes()) == before, "the back-end changed its input image"
+    return reading
+
+
+# --- pure parts -----------------------------------------------------------------------------------
+
+
+def test_available_and_version() -> None:
+    assert fattools.BACKEND.available().ok
+    assert fattools.BACKEND.version() == "1.1.23"
+
+
+def test_log_records_keep_their_level() -> None:
+    assert [fattools.log_level(n) for n in (20, 30, 40, 50)] == ["info", "warning", "error", "error"]
+
+
+# --- live reads -----------------------------------------------------------------------------------
+# FATtools 1.1.23: FATDirentry.IsLabel() tests byte 0x0B of the first slot of an entry's buffer, which is
+# 0x0F for every entry with LFN slots (maxpat78/FATtools#22). Dirtable.walk()/listdir() skip such
+# entries and Dirtable.open() refuses them; opendir() does not test IsLabel().
+
+LONG_FILES = [p for p in FILES if p not in ("readme.txt", "UPPER.TXT")]
+
+
+@needs_mtools
+@pytest.mark.parametrize("fat", [12, 16, 32])
+def test_standard_images_hide_every_long_named_entry(images: dict[str, Path], fat: int) -> None:
+    reading = read(images[f"standard-{fat}"])
+    assert reading.status == "ok" and reading.version == "1.1.23"
+    seen = {e.path: e for e in reading.entries}
+    assert set(seen) == {"DIR", "readme.txt", "UPPER.TXT"}  # case bits applied: readme.txt
+    assert seen["readme.txt"].sha256 == digest(FILES["readme.txt"]) and seen["readme.txt"].size == 14
+    assert seen["UPPER.TXT"].sha256 == digest(b"")
+    hidden = {(m.path, m.text) for m in reading.messages if m.code == fattools.HIDDEN_CODE}
+    assert (None, "IsLabel() hides 'Long File Name.txt'") in hidden
+    assert ("DIR", "IsLabel() hides 'Sub Dir'") in hidden
+    found = {x.path: x for x in reading.lookups}
+    assert found["readme.txt"].found and found["UPPER.TXT"].found and found["DIR"].found
+    assert not any(found[p].found for p in LONG_FILES)
+    assert found["Empty Dir"].found and found["DIR/Sub Dir"].found  # opendir() skips the IsLabel() test
+
+
+@needs_mtools
+@pytest.mark.parametrize("fat", [12, 16, 32])
+def test_nodual_images_behave_like_standard_ones(images: dict[str, Path], fat: int) -> None:
+    standard, nodual = read(images[f"standard-{fat}"]), read(images[f"nodual-{fat}"])
+    assert nodual.entries == standard.entries
+    assert [x.found for x in nodual.lookups] == [x.found for x in standard.lookups]
+
+
+@needs_mtools
+def test_short_only_names_are_shown_with_their_case_bits(tmp_path: Path) -> None:
+    image = mtools_image(tmp_path / "short.img", 16, {"DIR/lower.txt": b"1", "Mixed.TXT": b"22"})
+    reading = read(image, ("DIR/lower.txt", "MIXED.TXT", "mixed.txt"))
+    seen = {e.path: e for e in reading.entries}
+    assert (
+        seen["DIR/lower.txt"].short_name == "lower.txt" and seen["DIR/lower.txt"].extra["nt_byte"] == "0x18"
+    )
+    assert [x.found for x in reading.lookups] == [True, False, False]  # Mixed.TXT got an LFN from mtools
+
+
+needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"real-world images absent ({REALWORLD})")
+
+
+@needs_realworld
+@pytest.mark.parametrize("name", ["rust-fatfs-fat12.img.gz", "rust-fatfs-fat16.img.gz"])
+def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
+    image = realworld(name, tmp_path)
+    want = ["long.txt", "very-long-dir-name/very-long-file-name.txt", "very"]
+    reading = read(image, tuple(want))
+    assert reading.entries == ()  # every entry there has an LFN
+    assert [x.found for x in reading.lookups] == [False, False, True]
+
+
+@needs_realworld
+def test_windows_case_bits(tmp_path: Path) -> None:
+    reading = read(realworld("dftt-daylight-winxp-case-bits.img.gz", tmp_path), ("winter.txt",))
+    assert {e.path for e in reading.entries} == {"winter.txt", "summer.txt"}
+    assert reading.lookups[0].found
+
+
+@needs_realworld
+def test_exfat_is_an_error_reading(tmp_path: Path) -> None:
+    reading = read(realworld("dissect-exfat-not-fat.img.gz", tmp_path), ())
+    assert reading.status == "error" and "no FAT12/16/32 volume" in reading.detail
+
+
+# --- images from vfatcheck's own builder ------------------------------------------------------------
+
+LONG_ITEMS = (
+    Item("Long File Name.txt", content=b"hello"),
+    Item("Dir One/Sub Dir", kind="dir"),
+    Item("Dir One/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat", content=b"abc" * 500),
+    Item("UPPER.TXT", content=b"u"),
+)
+SHORT_ITEMS = (
+    Item("README.TXT", content=b"r"),
+    Item("lower.txt", content=b"l"),
+    Item("DIR/FILE.BIN", content=b"x" * 3000),
+)
+
+
+def built(tmp_path: Path, form: str, fat: int) -> tuple[Path, Manifest]:
+    items = SHORT_ITEMS if form == "shortonly" else LONG_ITEMS
+    image = build_image(items, fat=fat, form=form, seed=7)
+    path = tmp_path / f"{form}-{fat}.img"
+    path.write_bytes(image.data)
+    return path, image.manifest
+
+
+@pytest.mark.parametrize("fat", [12, 16, 32])
+@pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
+def test_builder_images(tmp_path: Path, form: str, fat: int) -> None:
+    image, manifest = built(tmp_path, form, fat)
+    reading = read(image, tuple(e.path for e in manifest.entries))
+    assert reading.status == "ok"
+    seen = {e.path: e.sha256 for e in reading.entries}
+    found = {x.path: x for x in reading.lookups}
+    # Only entries without LFN slots are listed and open (IsLabel(), see above); case bits are applied.
+    plain = {e.path: e.sha256 for e in manifest.entries if e.lfn_slots == 0}
+    assert seen == plain
+    assert {p for p, x in found.items() if x.found} == set(plain) | {
+        e.path for e in manifest.entries if e.kind == "dir"
+    }
+
+
+# --- failures become readings ----------------------------------------------------------------------
+
+
+def stand_in(tmp_path: Path, body: str) -> fattools.FattoolsBackend:
+    (tmp_path / "standin_fattools.py").write_text(
+        textwrap.dedent(
+            """
+            import os, signal, time
+            NAME = "fattools"
+            def version_in_process():
+                return "stand-in"
+            def read_in_process(image, expected):
+            """
+        )
+        + textwrap.indent(body, "    ")
+        + "\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    return fattools.FattoolsBackend(module="standin_fattools", env=env)
+
+
+def test_a_crash_in_the_library_is_a_crash_reading(tmp_path: Path) -> None:
+    backend = stand_in(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
+    reading = backend.read(tmp_path / "standin_fattools.py", ["x"], timeout=20)
+    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    assert reading.parser == "fattools" and reading.version == fattools.BACKEND.version()
+
+
+def test_a_hang_in_the_library_is_a_timeout_reading(tmp_path: Path) -> None:
+    backend = stand_in(tmp_path, "time.sleep(60)")
+    reading = backend.read(tmp_path / "standin_fattools.py", ["x"], timeout=1.5)
+    assert reading.status == "timeout" and reading.elapsed < 10

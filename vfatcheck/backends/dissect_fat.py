@@ -1,0 +1,185 @@
+"""dissect.fat (fox-it/dissect.fat) as a parser: FATFS(fileobj), root.iterdir(), FATFS.get(path).
+
+Runs in a child interpreter (proc.run_python). The image is opened 'rb': dissect.fat only reads.
+A directory whose iteration raises (e.g. InvalidDirectoryError on a second 0x40 slot) keeps the
+entries yielded before the error and adds an error Message for that directory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from vfatcheck.backends import proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.model import Level, Lookup, Message, Reading, SeenEntry, digest
+
+NAME = "dissect.fat"
+HINT = "pip install 'vfatcheck[all]'"
+LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
+
+
+def log_level(levelno: int) -> Level:
+    return "error" if levelno >= logging.ERROR else "warning" if levelno >= logging.WARNING else "info"
+
+
+class _Sink(logging.Handler):
+    """Collects the library's warnings and log records as Messages, each tagged with a path."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[Message] = []
+        self.path: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        code = f"dissect-fat-log-{record.levelname.lower()}"
+        self.messages.append(Message(log_level(record.levelno), code, record.getMessage(), self.path))
+
+    @contextmanager
+    def at(self, path: str | None) -> Iterator[None]:
+        self.path = path
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            self.messages.append(Message("warning", "dissect-fat-warning", str(w.message), path))
+
+    def error(self, code: str, exc: BaseException, path: str | None) -> None:
+        self.messages.append(Message("error", code, _describe(exc), path))
+
+
+@contextmanager
+def _listening() -> Iterator[_Sink]:
+    sink = _Sink()
+    root = logging.getLogger()
+    root.addHandler(sink)
+    old = root.level
+    root.setLevel(logging.INFO)
+    try:
+        yield sink
+    finally:
+        root.removeHandler(sink)
+        root.setLevel(old)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def version_in_process() -> str:
+    return importlib.metadata.version("dissect.fat")
+
+
+def _children(directory: Any, where: str, sink: _Sink) -> list[Any]:
+    """Everything iterdir() yields before it ends or raises; '.', '..' and volume labels left out."""
+    out: list[Any] = []
+    try:
+        with sink.at(where or None):
+            for child in directory.iterdir():
+                if child.name in (".", "..") or child.is_volume_id():
+                    continue
+                out.append(child)
+    except Exception as exc:
+        sink.error("dissect-fat-directory-error", exc, where)
+    return out
+
+
+def _seen(entry: Any, path: str) -> SeenEntry:
+    extra = {
+        "attr": f"0x{entry.dirent.DIR_Attr:02x}",
+        "nt_byte": f"0x{entry.dirent.DIR_NTRes:02x}",
+        "lfn_slots": str(len(entry.ldirents)),
+    }
+    name, short = str(entry.name), str(entry.short_name)
+    if entry.is_directory():
+        return SeenEntry(path, name, "dir", short, None, None, extra)
+    sha: str | None = None
+    try:
+        sha = digest(entry.open().read())
+    except Exception as exc:
+        extra["content_error"] = _describe(exc)
+    return SeenEntry(path, name, "file", short, int(entry.size), sha, extra)
+
+
+def _walk(root: Any, sink: _Sink) -> list[SeenEntry]:
+    seen: list[SeenEntry] = []
+    pending: list[tuple[str, Any]] = [("", root)]
+    visited = {0, root.cluster or 0}
+    while pending:
+        where, directory = pending.pop(0)
+        for child in _children(directory, where, sink):
+            path = f"{where}/{child.name}" if where else str(child.name)
+            seen.append(_seen(child, path))
+            if not child.is_directory():
+                continue
+            if child.cluster in visited:
+                sink.messages.append(Message("error", LOOP_CODE, "directory cluster already listed", path))
+            else:
+                visited.add(child.cluster)
+                pending.append((path, child))
+    return seen
+
+
+def _lookup(fatfs: Any, path: str) -> Lookup:
+    """FATFS.get(path): dissect.fat's own lookup, which compares long and short names upper-cased."""
+    try:
+        entry = fatfs.get(path)
+        if entry.is_directory():
+            return Lookup(path, True)
+        return Lookup(path, True, digest(entry.open().read()))
+    except Exception as exc:
+        return Lookup(path, False, error=_describe(exc))
+
+
+def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
+    from dissect.fat import FATFS
+
+    with _listening() as sink, image.open("rb") as fh:
+        with sink.at(None):
+            fatfs = FATFS(fh)
+        entries = _walk(fatfs.root, sink)
+        lookups = []
+        for path in expected:
+            with sink.at(path):
+                lookups.append(_lookup(fatfs, path))
+    return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
+
+
+class DissectFatBackend:
+    name = NAME
+    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+
+    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
+        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
+        self.module = module
+        self.env = env
+        self._version: str | None = None
+
+    def available(self) -> Availability:
+        try:
+            found = importlib.util.find_spec("dissect.fat") is not None
+        except ModuleNotFoundError:
+            found = False
+        return Availability(True) if found else Availability(False, HINT)
+
+    def version(self) -> str:
+        if self._version is None:
+            try:
+                self._version = version_in_process()
+            except importlib.metadata.PackageNotFoundError:
+                self._version = "not installed"
+        return self._version
+
+    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        if not self.available().ok:
+            return Reading(NAME, self.version(), "unavailable", detail=HINT)
+        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+
+
+BACKEND = DissectFatBackend()

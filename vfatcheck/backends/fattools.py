@@ -1,0 +1,243 @@
+"""FATtools (maxpat78/FATtools, PyPI `fattools`, import name `FATtools`) as a parser.
+
+Volume.vopen(path, 'rb') gives the root Dirtable. The listing mirrors FATtools' own Dirtable.walk():
+iterator(), entries with IsLabel() left out, '.'/'..' skipped, opendir(name) to descend. Lookups are
+Dirtable.open(path) for files and Dirtable.opendir(path) for directories.
+
+FATtools registers an atexit flush and keeps handles that could write, so it reads a private copy
+opened 'rb'. Runs in a child interpreter (proc.run_python).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import logging
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from vfatcheck.backends import proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.layout.direntry import ATTR_VOLUME_ID
+from vfatcheck.model import Level, Lookup, Message, Reading, SeenEntry, digest
+
+NAME = "fattools"
+HINT = "pip install 'vfatcheck[all]'"
+LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
+# vfatcheck's observation, not FATtools' words: IsLabel() is true although the 8.3 entry has no
+# ATTR_VOLUME_ID bit (FATtools 1.1.23 tests byte 0x0B of the first LFN slot; maxpat78/FATtools#22).
+HIDDEN_CODE = "fattools-hidden-as-label"
+
+
+def log_level(levelno: int) -> Level:
+    return "error" if levelno >= logging.ERROR else "warning" if levelno >= logging.WARNING else "info"
+
+
+class _Sink(logging.Handler):
+    """Collects the library's warnings and log records as Messages, each tagged with a path."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[Message] = []
+        self.path: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        code = f"{NAME}-log-{record.levelname.lower()}"
+        self.messages.append(Message(log_level(record.levelno), code, record.getMessage(), self.path))
+
+    @contextmanager
+    def at(self, path: str | None) -> Iterator[None]:
+        self.path = path
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            self.messages.append(Message("warning", f"{NAME}-warning", str(w.message), path))
+
+    def add(self, level: Level, code: str, text: str, path: str | None) -> None:
+        self.messages.append(Message(level, code, text, path))
+
+
+@contextmanager
+def _listening() -> Iterator[_Sink]:
+    sink = _Sink()
+    root = logging.getLogger()
+    root.addHandler(sink)
+    old = root.level
+    root.setLevel(logging.INFO)
+    try:
+        yield sink
+    finally:
+        root.removeHandler(sink)
+        root.setLevel(old)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def version_in_process() -> str:
+    return importlib.metadata.version("fattools")
+
+
+def _import_fattools() -> tuple[Any, Any]:
+    # FATtools 1.1.23 has invalid escape sequences ("\s") in its sources: a DeprecationWarning
+    # (SyntaxWarning on 3.12) at compile time, unrelated to any image.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        # import_module: the mypy override in pyproject names `fattools.*`, the package is `FATtools`.
+        return importlib.import_module("FATtools.FAT"), importlib.import_module("FATtools.Volume")
+
+
+def _label_bit(entry: Any) -> bool:
+    """The ATTR_VOLUME_ID bit of the 8.3 entry itself (the last 32 bytes of FATtools' buffer)."""
+    return bool(entry._buf[-21] & ATTR_VOLUME_ID)
+
+
+def _content(directory: Any, entry: Any) -> bytes:
+    """The bytes of a listed file through the FATtools Chain that Dirtable.open() would build.
+
+    Dirtable.open(entry) itself treats a FATDirentry as a path (its `type(name) != DirentryType`
+    test misses the subclass), so the Chain is built the same way here.
+    """
+    fat, _volume = _import_fattools()
+    chain = fat.Chain(directory.boot, directory.fat, entry.Start(), entry.dwFileSize)
+    return bytes(chain.read(int(entry.dwFileSize)))
+
+
+def _seen(directory: Any, entry: Any, path: str, name: str) -> SeenEntry:
+    extra = {
+        "attr": f"0x{entry.chDOSPerms:02x}",
+        "nt_byte": f"0x{entry.chFlags:02x}",
+        "lfn_slots": str(len(entry._buf) // 32 - 1),
+    }
+    short = str(entry.ShortName())
+    if entry.IsDir():
+        return SeenEntry(path, name, "dir", short, None, None, extra)
+    sha: str | None = None
+    try:
+        sha = digest(_content(directory, entry))
+    except Exception as exc:
+        extra["content_error"] = _describe(exc)
+    return SeenEntry(path, name, "file", short, int(entry.dwFileSize), sha, extra)
+
+
+def _entries(directory: Any, where: str, sink: _Sink) -> Iterator[Any]:
+    """What Dirtable.walk() would consider: iterator() minus IsLabel() entries."""
+    try:
+        for entry in directory.iterator():
+            if entry.IsLabel():
+                if not _label_bit(entry):
+                    sink.add("info", HIDDEN_CODE, f"IsLabel() hides {entry.Name()!r}", where or None)
+                continue
+            yield entry
+    except Exception as exc:
+        sink.add("error", f"{NAME}-directory-error", _describe(exc), where or None)
+
+
+def _walk(root: Any, sink: _Sink) -> list[SeenEntry]:
+    seen: list[SeenEntry] = []
+    pending: list[tuple[str, Any]] = [("", root)]
+    visited = {0, int(root.start)}
+    while pending:
+        where, directory = pending.pop(0)
+        for entry in _entries(directory, where, sink):
+            try:
+                name = str(entry.Name())
+            except Exception as exc:
+                sink.add("error", f"{NAME}-entry-error", _describe(exc), where or None)
+                continue
+            if name in (".", ".."):
+                continue
+            path = f"{where}/{name}" if where else name
+            seen.append(_seen(directory, entry, path, name))
+            if entry.IsDir():
+                _descend(directory, entry, (path, name), sink, visited, pending)
+    return seen
+
+
+def _descend(
+    directory: Any, entry: Any, where: tuple[str, str], sink: _Sink, visited: set[int], pending: list[Any]
+) -> None:
+    path, name = where
+    if entry.Start() in visited:
+        sink.add("error", LOOP_CODE, "directory cluster already listed", path)
+        return
+    visited.add(entry.Start())
+    try:
+        sub = directory.opendir(name)
+    except Exception as exc:
+        sink.add("error", f"{NAME}-opendir-error", _describe(exc), path)
+        return
+    if sub is None:
+        sink.add("error", f"{NAME}-opendir-error", "opendir() found no directory by this name", path)
+    else:
+        pending.append((path, sub))
+
+
+def _lookup(root: Any, path: str) -> Lookup:
+    """Dirtable.open(path) for a file, else Dirtable.opendir(path): FATtools' lookups by name."""
+    try:
+        handle = root.open(path)
+        if handle.IsValid:
+            return Lookup(path, True, digest(bytes(handle.read())))
+        if root.opendir(path) is not None:
+            return Lookup(path, True)
+        return Lookup(path, False, error="open() gave an invalid handle and opendir() gave None")
+    except Exception as exc:
+        return Lookup(path, False, error=_describe(exc))
+
+
+def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
+    fat, volume = _import_fattools()
+    version = version_in_process()
+    with _listening() as sink, proc.private_copy(image) as copy:
+        with sink.at(None):
+            root = volume.vopen(str(copy), "rb")
+        if not isinstance(root, fat.Dirtable):
+            found = root if isinstance(root, str) else type(root).__name__
+            return Reading(NAME, version, "error", detail=f"vopen() found no FAT12/16/32 volume: {found}")
+        try:
+            entries = _walk(root, sink)
+            lookups = []
+            for path in expected:
+                with sink.at(path):
+                    lookups.append(_lookup(root, path))
+        finally:
+            volume.vclose(root)
+    return Reading(NAME, version, "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
+
+
+class FattoolsBackend:
+    name = NAME
+    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+
+    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
+        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
+        self.module = module
+        self.env = env
+        self._version: str | None = None
+
+    def available(self) -> Availability:
+        return Availability(True) if importlib.util.find_spec("FATtools") else Availability(False, HINT)
+
+    def version(self) -> str:
+        if self._version is None:
+            try:
+                self._version = version_in_process()
+            except importlib.metadata.PackageNotFoundError:
+                self._version = "not installed"
+        return self._version
+
+    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        if not self.available().ok:
+            return Reading(NAME, self.version(), "unavailable", detail=HINT)
+        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+
+
+BACKEND = FattoolsBackend()

@@ -1,0 +1,223 @@
+"""pyfatfs (nathanhi/pyfatfs) as a parser: its PyFat tree for the listing, PyFilesystem2 for lookups.
+
+Runs in a child interpreter (proc.run_python). The image is opened read-only ('rb'), so pyfatfs
+cannot write to it. pyfatfs reports anomalies only as Python warnings; they become Messages.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from vfatcheck.backends import proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.model import Level, Lookup, Message, Reading, SeenEntry, digest
+
+NAME = "pyfatfs"
+HINT = "pip install 'vfatcheck[all]'"
+LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
+
+# pyfatfs' own warning texts (pyfatfs 1.1.0) and the stable codes vfatcheck gives them.
+WARNING_CODES = (
+    ("Broken LFN entry detected", "pyfatfs-broken-lfn"),
+    ("One or more FATs differ", "pyfatfs-fats-differ"),
+    ("Filesystem was not cleanly unmounted", "pyfatfs-dirty"),
+    ("Unable to reliably determine FAT type", "pyfatfs-fat-type-guessed"),
+    ("Bytes per cluster should not be more than 32K", "pyfatfs-large-cluster"),
+)
+
+
+def warning_code(text: str) -> str:
+    for prefix, code in WARNING_CODES:
+        if text.startswith(prefix):
+            return code
+    return "pyfatfs-warning"
+
+
+def log_level(levelno: int) -> Level:
+    return "error" if levelno >= logging.ERROR else "warning" if levelno >= logging.WARNING else "info"
+
+
+class _Sink(logging.Handler):
+    """Collects the library's warnings and log records as Messages, each tagged with a path."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[Message] = []
+        self.path: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        code = f"{NAME}-log-{record.levelname.lower()}"
+        self.messages.append(Message(log_level(record.levelno), code, record.getMessage(), self.path))
+
+    @contextmanager
+    def at(self, path: str | None) -> Iterator[None]:
+        """Attribute whatever the library says inside the block to `path` (None: the volume)."""
+        self.path = path
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            text = str(w.message)
+            self.messages.append(Message("warning", warning_code(text), text, path))
+
+
+@contextmanager
+def _listening() -> Iterator[_Sink]:
+    sink = _Sink()
+    root = logging.getLogger()
+    root.addHandler(sink)
+    old = root.level
+    root.setLevel(logging.INFO)
+    try:
+        yield sink
+    finally:
+        root.removeHandler(sink)
+        root.setLevel(old)
+
+
+def version_in_process() -> str:
+    return f"{importlib.metadata.version('pyfatfs')} (fs {importlib.metadata.version('fs')})"
+
+
+def _open(image: Path) -> Any:
+    # `fs` declares a pkg_resources namespace on import, which warns in some setups.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*pkg_resources.*")
+        import fs  # noqa: F401
+        from pyfatfs.PyFatFS import PyFatFS
+    # The same object `fs.open_fs("fat://IMAGE?read_only=true")` builds, without URL quoting trouble.
+    return PyFatFS(str(image), read_only=True)
+
+
+def _shown_name(entry: Any) -> str:
+    name: str = repr(entry)  # pyfatfs' own choice: the long name, or the 8.3 name when there is none
+    return name
+
+
+def _has_lfn(entry: Any) -> bool:
+    return entry.lfn_entry is not None
+
+
+def _content(pyfat: Any, entry: Any) -> bytes:
+    """The file's bytes through pyfatfs' own cluster-chain walk (no lookup by name)."""
+    size = int(entry.filesize)
+    if size == 0:
+        return b""
+    out = bytearray()
+    for cluster in pyfat.get_cluster_chain(entry.get_cluster()):
+        out += pyfat.read_cluster_contents(cluster)
+        if len(out) >= size:
+            break
+    return bytes(out[:size])
+
+
+def _seen(pyfat: Any, entry: Any, path: str, name: str) -> SeenEntry:
+    extra = {
+        "attr": f"0x{entry.attr:02x}",
+        "nt_byte": f"0x{entry.ntres:02x}",
+        "has_lfn": str(_has_lfn(entry)).lower(),
+    }
+    short = str(entry.get_short_name())
+    if entry.is_directory():
+        return SeenEntry(path, name, "dir", short, None, None, extra)
+    sha: str | None = None
+    try:
+        sha = digest(_content(pyfat, entry))
+    except Exception as exc:
+        extra["content_error"] = f"{type(exc).__name__}: {exc}"
+    return SeenEntry(path, name, "file", short, int(entry.filesize), sha, extra)
+
+
+def _walk(pyfat: Any, sink: _Sink) -> list[SeenEntry]:
+    seen: list[SeenEntry] = []
+    pending: list[tuple[str, Any]] = [("", pyfat.root_dir)]
+    visited = {0, int(pyfat.root_dir.get_cluster())}
+    while pending:
+        where, directory = pending.pop(0)
+        try:
+            with sink.at(where or None):
+                dirs, files, _specials = directory.get_entries()
+        except Exception as exc:
+            sink.messages.append(Message("error", f"{NAME}-directory-error", _describe(exc), where))
+            continue
+        for entry in dirs + files:
+            name = _shown_name(entry)
+            path = f"{where}/{name}" if where else name
+            seen.append(_seen(pyfat, entry, path, name))
+            if not entry.is_directory():
+                continue
+            if entry.get_cluster() in visited:
+                sink.messages.append(Message("error", LOOP_CODE, "directory cluster already listed", path))
+            else:
+                visited.add(entry.get_cluster())
+                pending.append((path, entry))
+    return seen
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _lookup(filesystem: Any, path: str) -> Lookup:
+    """Open `path` through PyFilesystem2 (getinfo, then readbytes): pyfatfs' lookup by name."""
+    try:
+        if filesystem.getinfo(path).is_dir:
+            return Lookup(path, True)
+        return Lookup(path, True, digest(filesystem.readbytes(path)))
+    except Exception as exc:
+        return Lookup(path, False, error=_describe(exc))
+
+
+def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
+    with _listening() as sink:
+        with sink.at(None):
+            filesystem = _open(image)
+        try:
+            entries = _walk(filesystem.fs, sink)
+            lookups = []
+            for path in expected:
+                with sink.at(path):
+                    lookups.append(_lookup(filesystem, path))
+        finally:
+            filesystem.close()
+    return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
+
+
+class PyfatfsBackend:
+    name = NAME
+    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+
+    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
+        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
+        self.module = module
+        self.env = env
+        self._version: str | None = None
+
+    def available(self) -> Availability:
+        if importlib.util.find_spec("pyfatfs") and importlib.util.find_spec("fs"):
+            return Availability(True)
+        return Availability(False, HINT)
+
+    def version(self) -> str:
+        if self._version is None:
+            try:
+                self._version = version_in_process()
+            except importlib.metadata.PackageNotFoundError:
+                self._version = "not installed"
+        return self._version
+
+    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        if not self.available().ok:
+            return Reading(NAME, self.version(), "unavailable", detail=HINT)
+        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+
+
+BACKEND = PyfatfsBackend()
