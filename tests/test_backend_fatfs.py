@@ -1,0 +1,130 @@
+"""ChaN FatFs back-end (fatfs-ng 0.1.16): pure helpers, live reads in a child interpreter, crash and hang."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from pathlib import Path
+from typing import TypeVar, cast
+
+import pytest
+
+from tests.imagetools import have, mtools_image
+from vfatcheck import builder
+from vfatcheck.backends import fatfs
+from vfatcheck.model import Item, digest
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = {
+    "Long File Name.txt": b"hello",
+    "readme.txt": b"abc",
+    "Dir One/Sub Dir/deep file.bin": b"x" * 70000,  # more than one f_read chunk
+    "semi;colon [x].txt": b"wild",
+    "Ünïcödé.txt": b"u",
+}
+ITEMS = [
+    Item("Long File Name.txt", content=b"hello"),
+    Item("Dir One/inner name.dat", content=b"x" * 3000),
+    Item("readme.txt", content=b"r"),
+    Item("UPPER.TXT", content=b"U"),
+]
+T = TypeVar("T")
+skip_unless_tools = pytest.mark.skipif(
+    not fatfs.BACKEND.available().ok or not have("mkfs.fat", "mcopy"), reason="needs fatfs-ng and mtools"
+)
+
+
+def live(test: T) -> T:
+    return cast(T, pytest.mark.live(skip_unless_tools(test)))
+
+
+def test_paths_are_code_page_437_bytes() -> None:
+    assert fatfs.encode_path("Dir One/¢ cent.txt") == b"0:/Dir One/\x9b cent.txt"
+    assert fatfs.encode_path("Ω omega.txt") == b"0:/\xea omega.txt"
+    assert fatfs.encode_path("ø slash.txt") is None  # not in code page 437
+
+
+def test_sector_size_comes_from_the_boot_sector() -> None:
+    assert fatfs.sector_size(bytes(11) + (1024).to_bytes(2, "little")) == 1024
+    assert fatfs.sector_size(bytes(11) + (700).to_bytes(2, "little")) == 512
+    assert fatfs.sector_size(b"") == 512
+
+
+@pytest.fixture(scope="module", params=[12, 16, 32])
+def standard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not have("mkfs.fat", "mcopy"):
+        pytest.skip("needs mtools and dosfstools")
+    fat: int = request.param
+    return mtools_image(tmp_path_factory.mktemp(f"fat{fat}") / "std.img", fat, FILES, ("Empty Dir",))
+
+
+@live
+def test_live_standard_image(standard: Path) -> None:
+    before = hashlib.sha256(standard.read_bytes()).hexdigest()
+    extra = ["Dir One", "nope.txt", "LONGFI~1.TXT", "LONG FILE NAME.TXT", "Dir One\\Sub Dir", "ø.txt"]
+    reading = fatfs.BACKEND.read(standard, [*FILES, *extra])
+    assert reading.status == "ok", reading.detail
+    assert reading.version == "fatfs-ng 0.1.16"
+    listed = {e.path: e for e in reading.entries}
+    mangled = "\ufffdn\ufffdc\ufffdd\ufffd.txt"  # the binding decodes CP437 bytes as UTF-8
+    assert set(listed) == {*FILES, "Dir One", "Dir One/Sub Dir", "Empty Dir"} - {"Ünïcödé.txt"} | {mangled}
+    assert "decoding" in listed[mangled].extra and listed[mangled].sha256 is None
+    assert all(e.short_name is None for e in reading.entries)
+    found = {x.path: x for x in reading.lookups}
+    for path, content in FILES.items():
+        assert found[path].found and found[path].sha256 == digest(content), path
+        assert path == "Ünïcödé.txt" or listed[path].sha256 == digest(content)
+    assert found["Dir One"].found and found["Dir One"].sha256 is None
+    # ff.c dir_find: case-insensitive, matches the 8.3 name too, and `\` separates like `/`
+    assert (
+        found["LONGFI~1.TXT"].found and found["LONG FILE NAME.TXT"].found and found["Dir One\\Sub Dir"].found
+    )
+    assert found["nope.txt"].error == "f_stat: FR_NO_FILE"
+    assert found["ø.txt"].error == "not representable in code page 437"
+    assert hashlib.sha256(standard.read_bytes()).hexdigest() == before
+
+
+@live
+@pytest.mark.parametrize("fat", [12, 16, 32])
+@pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
+def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
+    items = [i for i in ITEMS if form != "shortonly" or i.path in ("readme.txt", "UPPER.TXT")]
+    built = builder.build_image(items, fat=fat, form=form, seed=7)
+    image = tmp_path / "b.img"
+    image.write_bytes(built.data)
+    reading = fatfs.BACKEND.read(image, [e.path for e in built.manifest.entries])
+    assert reading.status == "ok" and reading.messages == ()
+    for lookup, entry in zip(reading.lookups, built.manifest.entries, strict=True):
+        assert lookup.found and lookup.sha256 == entry.sha256, entry.path
+    assert {e.path: e.sha256 for e in reading.entries} == {e.path: e.sha256 for e in built.manifest.entries}
+
+
+@live
+def test_live_volume_fatfs_cannot_mount(tmp_path: Path) -> None:
+    image = tmp_path / "zero.img"
+    image.write_bytes(bytes(1 << 20))
+    reading = fatfs.BACKEND.read(image, ["a"])
+    assert reading.status == "error" and [m.code for m in reading.messages] == ["fatfs-mount"]
+
+
+def stand_in(tmp_path: Path, body: str) -> fatfs.FatfsBackend:
+    """A real module in FatFs' place, run through the same child-interpreter path."""
+    pkg = tmp_path / "standin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "lib.py").write_text(
+        "import os, signal, time\nNAME = 'fatfs'\n"
+        "def version_in_process():\n    return '0'\n"
+        "def read_in_process(image, expected):\n" + textwrap.indent(body, "    ") + "\n"
+    )
+    return fatfs.FatfsBackend(module="standin.lib", env={"PYTHONPATH": f"{tmp_path}:{REPO}"})
+
+
+def test_a_segfault_in_the_library_becomes_a_crash_reading(tmp_path: Path) -> None:
+    reading = stand_in(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)").read(tmp_path / "x.img", ["a"])
+    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+
+
+def test_a_hang_in_the_library_becomes_a_timeout_reading(tmp_path: Path) -> None:
+    reading = stand_in(tmp_path, "time.sleep(30)").read(tmp_path / "x.img", ["a"], timeout=1)
+    assert reading.status == "timeout" and reading.elapsed < 10

@@ -1,0 +1,196 @@
+"""GRUB's FAT driver (`grub-core/fs/fat.c`) through `grub-fstest`: `ls -la` per directory, `cat` per path.
+
+Observed with grub-fstest 2.06-13+deb12u2 (strace: the image is opened O_RDONLY):
+* `ls -l` opens every file by its path to print its size and silently drops those it cannot open, so
+  each directory is also listed with plain `ls -a` (names only, space-separated) to see them;
+* `ls` on a volume GRUB does not recognise, or on a missing directory, prints nothing and exits 0,
+  so `cat /` is the probe: "not a regular file" means GRUB mounted the volume;
+* GRUB exposes no short names (a name without a long name is shown lower-cased).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vfatcheck.backends import proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+
+NAME = "grub"
+HINT = "apt-get install grub-common"
+
+_LONG_LINE = re.compile(r"^(DIR|\d+) *(\d{14}) (.*)$")
+_ERROR = re.compile(r"^grub-fstest: error: (.*)$")
+NOT_A_FILE = "not a regular file"
+NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True)
+class GrubEntry:
+    name: str
+    kind: Kind
+    size: int | None
+    opened: bool  # False: plain `ls` shows it, `ls -l` could not open it by name
+
+
+def parse_version(text: str) -> str:
+    """`grub-fstest (GRUB) 2.06-13+deb12u2` -> `2.06-13+deb12u2`."""
+    return text.strip().rsplit(" ", 1)[-1] if text.strip() else "unknown"
+
+
+def parse_ls_long(text: str) -> list[GrubEntry]:
+    """Parse `ls -la`: `%-12llu` size or `DIR`, a YYYYMMDDhhmmss stamp, the name (`/` after a dir).
+
+    `.` and `..` are kept so that the names line up with plain `ls -a` in merge_short.
+    """
+    out: list[GrubEntry] = []
+    for line in text.split("\n"):  # not splitlines(): names may hold 0x1C-0x1E
+        match = _LONG_LINE.match(line)
+        if not match:
+            continue
+        size, _stamp, name = match.groups()
+        kind: Kind = "dir" if size == "DIR" else "file"
+        name = name.removesuffix("/") if kind == "dir" else name
+        out.append(GrubEntry(name, kind, None if kind == "dir" else int(size), True))
+    return out
+
+
+def merge_short(long: list[GrubEntry], short: str) -> list[GrubEntry]:
+    """Add what plain `ls -a` shows between the names `ls -la` printed (same order, each + one space).
+
+    A run of unknown text between two known names is taken as one name: GRUB's separator is a plain
+    space, so two adjacent unopenable names that contain spaces cannot be told apart.
+    """
+    out: list[GrubEntry] = []
+    rest = short.rstrip("\n")
+    for entry in long:
+        token = entry.name + ("/" if entry.kind == "dir" else "") + " "
+        if not rest.startswith(token):
+            found = rest.find(" " + token)
+            if found < 0:
+                out.append(entry)
+                continue
+            out.extend(_unopened(rest[:found]))
+            rest = rest[found + 1 :]
+        out.append(entry)
+        rest = rest[len(token) :]
+    out.extend(_unopened(rest.removesuffix(" ")))
+    return [e for e in out if e.name not in (".", "..")]
+
+
+def _unopened(text: str) -> list[GrubEntry]:
+    if not text:
+        return []
+    if text.endswith("/"):
+        return [GrubEntry(text.removesuffix("/"), "dir", None, False)]
+    return [GrubEntry(text, "file", None, False)]
+
+
+def parse_error(text: str) -> str | None:
+    """The text after `grub-fstest: error: `, if GRUB reported one."""
+    for line in text.split("\n"):
+        match = _ERROR.match(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Session:
+    def __init__(self, program: str, image: Path, deadline: float) -> None:
+        self.program, self.image, self.deadline = program, str(image), deadline
+        self.messages: list[Message] = []
+
+    def run(self, *args: str) -> proc.Completed:
+        done = proc.run(
+            [self.program, self.image, *args], timeout=max(self.deadline - time.monotonic(), 0.001)
+        )
+        if done.timed_out:
+            raise _Timeout(done.describe())
+        return done
+
+    def listing(self) -> list[SeenEntry]:
+        seen: list[SeenEntry] = []
+        pending = [""]
+        while pending:
+            where = pending.pop(0)
+            target = f"/{where}/" if where else "/"
+            long = self.run("--", "ls", "-la", target)
+            short = self.run("--", "ls", "-a", target)
+            for done in (long, short):
+                if not done.ok or done.stderr.strip():
+                    self.messages.append(Message("error", f"{NAME}-ls-error", done.describe(), where or None))
+            entries = merge_short(parse_ls_long(show_bytes(long.stdout)), show_bytes(short.stdout))
+            for entry in entries:
+                path = f"{where}/{entry.name}" if where else entry.name
+                extra = {} if entry.opened else {"ls-l": "not shown: GRUB could not open it by name"}
+                seen.append(SeenEntry(path, entry.name, entry.kind, None, entry.size, None, extra))
+                if entry.kind == "dir":
+                    pending.append(path)
+        return seen
+
+    def lookup(self, path: str) -> Lookup:
+        done = self.run("cat", "/" + path)
+        if done.ok:
+            return Lookup(path, True, digest(done.stdout))
+        said = parse_error(show_bytes(done.stderr)) or done.describe()
+        if done.returncode is not None and done.signal is None and said.endswith(f"{NOT_A_FILE}."):
+            return Lookup(path, True)  # GRUB found it by name, and it is a directory
+        return Lookup(path, False, error=said)
+
+
+class GrubBackend:
+    name = NAME
+    capabilities = Capabilities(short_names=False, content=True, lookups=True)
+
+    def __init__(self, program: str = "grub-fstest") -> None:
+        self.program = program
+        self._version: str | None = None
+
+    def available(self) -> Availability:
+        return Availability(True) if shutil.which(self.program) else Availability(False, HINT)
+
+    def version(self) -> str:
+        if self._version is None:
+            done = proc.run([self.program, "--version"], timeout=DEFAULT_TIMEOUT)
+            self._version = parse_version(show_bytes(done.stdout)) if done.ok else "unknown"
+        return self._version
+
+    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        if not self.available().ok:
+            return Reading(NAME, "not installed", "unavailable", detail=HINT)
+        version, start = self.version(), time.monotonic()
+        session = _Session(self.program, image, start + timeout)
+        probe = proc.run([self.program, str(image), "cat", "/"], timeout=timeout)
+        said = parse_error(show_bytes(probe.stderr))
+        if probe.returncode is None or probe.signal is not None:
+            return proc.failed_reading(NAME, version, probe)
+        if said is None or NOT_A_FILE not in said:
+            message = Message("error", f"{NAME}-mount", said or probe.describe())
+            return Reading(
+                NAME, version, "error", messages=(message,), elapsed=probe.elapsed, detail=message.text
+            )
+        entries: list[SeenEntry] = []
+        lookups: list[Lookup] = []
+        status: Status = "ok"
+        detail = ""
+        try:
+            entries = session.listing()
+            lookups = [session.lookup(path) for path in expected]
+        except _Timeout as late:
+            status, detail = "timeout", str(late)
+        return Reading(
+            NAME, version, status, tuple(entries), tuple(lookups), tuple(session.messages),
+            time.monotonic() - start, detail,
+        )  # fmt: skip
+
+
+BACKEND = GrubBackend()
