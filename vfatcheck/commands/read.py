@@ -12,6 +12,7 @@ from vfatcheck.backends import REGISTRY, get, safe_read
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Manifest, Reading
+from vfatcheck.reports.matrix import clean, display_width, fit
 
 HELP = "read one image through several parsers and show what each sees"
 DESCRIPTION = """\
@@ -61,19 +62,32 @@ def read_all(image: Path, names: Sequence[str], timeout: float) -> list[Reading]
 
 
 def side_by_side(readings: Sequence[Reading]) -> str:
+    """Every path any parser showed, marked per parser; then each parser's short names, failed
+    lookups and messages. Names are escaped: an image may carry control characters or ANSI codes."""
     lines = ["  ".join(f"{r.parser} {r.version} [{r.status}, {r.elapsed:.2f} s]" for r in readings), ""]
     shown = [{e.path for e in r.entries} for r in readings]
     paths = sorted(set().union(*shown))
-    width = max((len(p) for p in paths), default=4)
-    lines.append(f"{'path':<{width}}  " + " ".join(f"{r.parser[:9]:>9}" for r in readings))
+    width = max((display_width(clean(p)) for p in paths), default=4)
+    lines.append(fit("path", width) + "  " + " ".join(f"{r.parser[:9]:>9}" for r in readings))
     for path in paths:
         marks = " ".join(f"{'yes' if path in s else '-':>9}" for s in shown)
-        lines.append(f"{path:<{width}}  {marks}")
+        lines.append(f"{fit(clean(path), width)}  {marks}")
     for r in readings:
-        lines += ["", f"== {r.parser} {r.version}: {r.status}" + (f" ({r.detail})" if r.detail else "")]
-        lines += [f"  short name of {e.path}: {e.short_name}" for e in r.entries if e.short_name is not None]
-        lines += [f"  cannot open {x.path}: {x.error or 'not found'}" for x in r.lookups if not x.found]
-        lines += [f"  {m.level}: [{m.code}] {m.text}" for m in r.messages]
+        lines += [
+            "",
+            f"== {r.parser} {r.version}: {r.status}" + (f" ({clean(r.detail)})" if r.detail else ""),
+        ]
+        lines += [
+            f"  short name of {clean(e.path)}: {clean(e.short_name)}"
+            for e in r.entries
+            if e.short_name is not None
+        ]
+        lines += [
+            f"  cannot open {clean(x.path)}: {clean(x.error or 'not found')}"
+            for x in r.lookups
+            if not x.found
+        ]
+        lines += [f"  {m.level}: [{m.code}] {clean(m.text)}" for m in r.messages]
     return "\n".join(lines)
 
 
