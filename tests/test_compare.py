@@ -1,0 +1,320 @@
+"""Verdict logic as pure unit tests: at least one test per verdict, on real Manifest/Reading values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from vfatcheck.backends.base import Capabilities
+from vfatcheck.compare import (
+    compare,
+    expected_entries,
+    expected_paths,
+    legal_short,
+    seen_parent,
+    short_display,
+)
+from vfatcheck.model import (
+    Kind,
+    Lookup,
+    Manifest,
+    ManifestEntry,
+    Message,
+    Reading,
+    SeenEntry,
+    Shown,
+    Status,
+    digest,
+)
+from vfatcheck.verdicts import VERDICTS, Verdict
+
+ALL = Capabilities(short_names=True, content=True, lookups=True)
+LONG = "C001/Long File Name.txt"
+
+
+def entry(
+    path: str = LONG,
+    kind: Kind = "file",
+    content: bytes = b"long file data",
+    short: bytes = b"LONGFI~1TXT",
+    nt: int = 0,
+    shown_as: Shown = "long",
+    defect: str | None = None,
+) -> ManifestEntry:
+    sha = digest(content) if kind == "file" else None
+    size = len(content) if kind == "file" else 0
+    name = path.rsplit("/", 1)[-1]
+    return ManifestEntry(path, kind, name, short.hex(), nt, 2, size, sha, defect, shown_as)
+
+
+def case_dir() -> ManifestEntry:
+    return entry("C001", "dir", short=b"C001       ")
+
+
+def manifest(*entries: ManifestEntry) -> Manifest:
+    return Manifest(16, "standard", 0, "linux", {}, (case_dir(), *entries))
+
+
+def seen(
+    path: str = LONG,
+    content: bytes | None = b"long file data",
+    short_name: str | None = "LONGFI~1.TXT",
+    kind: Kind = "file",
+    name: str | None = None,
+) -> SeenEntry:
+    sha = digest(content) if content is not None else None
+    size = len(content) if content is not None else None
+    return SeenEntry(path, name or path.rsplit("/", 1)[-1], kind, short_name, size, sha)
+
+
+def reading(
+    *entries: SeenEntry,
+    lookups: Sequence[Lookup] = (),
+    messages: Sequence[Message] = (),
+    status: Status = "ok",
+    detail: str = "",
+) -> Reading:
+    base = (seen("C001", None, "C001", "dir"),)
+    return Reading("tool", "1.0", status, base + entries, tuple(lookups), tuple(messages), 0.1, detail)
+
+
+def run(m: Manifest, r: Reading, caps: Capabilities = ALL) -> list[Verdict]:
+    return compare(m, r, caps, lambda path: "case-" + path.split("/")[0], "standard", 16)
+
+
+def row(rows: list[Verdict], path: str = LONG) -> Verdict:
+    return next(v for v in rows if v.path == path)  # manifest rows come before extra rows
+
+
+def test_ok_when_name_content_lookup_and_short_name_agree() -> None:
+    rows = run(manifest(entry()), reading(seen(), lookups=[Lookup(LONG, True, digest(b"long file data"))]))
+    assert [v.verdict for v in rows] == ["ok", "ok"]
+    v = row(rows)
+    assert (v.case, v.expected, v.seen, v.short_hex, v.parser) == (
+        "case-C001",
+        LONG,
+        LONG,
+        b"LONGFI~1TXT".hex(),
+        "tool",
+    )
+
+
+@pytest.mark.parametrize("shown", ["~\x01\x02/\x03\x04\x05\x06.TXT", "", "   ", "A?B.TXT", "TOOLONGNAME.TXT"])
+def test_cosmetic_when_the_short_name_is_garbage_or_blank(shown: str) -> None:
+    v = row(
+        run(manifest(entry(short=b"~\x01\x02/\x03\x04\x05\x06TXT", nt=0x20)), reading(seen(short_name=shown)))
+    )
+    assert v.verdict == "cosmetic"
+    assert "7e0102" in v.detail and repr(shown) in v.detail
+
+
+def test_no_cosmetic_when_the_parser_does_not_expose_short_names() -> None:
+    caps = Capabilities(short_names=False, content=True, lookups=True)
+    assert row(run(manifest(entry()), reading(seen(short_name="~\x01/")), caps)).verdict == "ok"
+
+
+def test_case_changed() -> None:
+    v = row(run(manifest(entry()), reading(seen("C001/LONG FILE NAME.TXT"))))
+    assert (v.verdict, v.seen) == ("case-changed", "C001/LONG FILE NAME.TXT")
+
+
+def test_case_changed_for_ignored_case_bits() -> None:
+    m = manifest(entry("C001/readme.txt", short=b"README  TXT", nt=0x18))
+    assert row(run(m, reading(seen("C001/README.TXT"))), "C001/readme.txt").verdict == "case-changed"
+
+
+def test_mangled_when_shown_by_its_alias() -> None:
+    v = row(run(manifest(entry()), reading(seen("C001/LONGFI~1.TXT"))))
+    assert v.verdict == "mangled" and "short name" in v.detail
+
+
+def test_mangled_when_only_the_data_matches() -> None:
+    v = row(run(manifest(entry()), reading(seen("C001/Long File Nam"))))
+    assert v.verdict == "mangled" and "'Long File Nam'" in v.detail
+
+
+def test_mangled_for_another_normal_form() -> None:
+    m = manifest(entry("C001/Caf\u00e9.txt"))
+    v = row(run(m, reading(seen("C001/Cafe\u0301.txt", content=None))), "C001/Caf\u00e9.txt")
+    assert v.verdict == "mangled" and "normalisation" in v.detail
+
+
+def test_missing_and_children_of_a_missing_directory() -> None:
+    m = manifest(entry("C001/Long Dir", "dir", short=b"LONGDI~1   "), entry("C001/Long Dir/inner file.txt"))
+    rows = run(m, reading())
+    assert [v.verdict for v in rows] == ["ok", "missing", "missing"]
+    assert "parent directory is missing" in rows[2].detail
+
+
+def test_missing_says_when_opening_by_name_still_works() -> None:
+    v = row(run(manifest(entry()), reading(lookups=[Lookup(LONG, True)])))
+    assert v.verdict == "missing" and "opening it by name works" in v.detail
+
+
+def test_extra_for_a_seen_entry_matching_nothing() -> None:
+    rows = run(manifest(entry()), reading(seen(), seen("C001/STRAY.TXT", b"other")))
+    extra = rows[-1]
+    assert (extra.verdict, extra.case, extra.path, extra.expected) == (
+        "extra",
+        "case-C001",
+        "C001/STRAY.TXT",
+        "",
+    )
+
+
+def test_extra_when_an_absent_entry_is_shown() -> None:
+    m = manifest(entry(shown_as="absent", defect="deleted-short"))
+    v = row(run(m, reading(seen())))
+    assert v.verdict == "extra" and "does not show" in v.detail and "deleted-short" in v.detail
+    assert row(run(m, reading())).verdict == "ok"
+
+
+def test_misattached_when_two_names_swap_data() -> None:
+    a, b = entry("C001/First long.txt", content=b"first"), entry("C001/Second long.txt", content=b"second")
+    r = reading(seen("C001/First long.txt", b"second"), seen("C001/Second long.txt", b"first"))
+    assert {v.verdict for v in run(manifest(a, b), r)[1:]} == {"misattached"}
+
+
+def test_misattached_when_a_stale_long_name_is_shown() -> None:
+    m = manifest(entry(shown_as="short", defect="bad-checksum"))
+    v = row(run(m, reading(seen())))
+    assert v.verdict == "misattached" and "stale" in v.detail
+    assert row(run(m, reading(seen("C001/LONGFI~1.TXT")))).verdict == "ok"
+    assert expected_entries(m)[1].path == "C001/LONGFI~1.TXT"
+
+
+def test_misattached_when_an_orphan_name_lands_on_the_next_file() -> None:
+    orphan = entry("C001/Stale long name.txt", content=b"orphan", short=b"STALEL~1TXT", shown_as="absent")
+    plain = entry("C001/PLAIN.TXT", content=b"plain", short=b"PLAIN   TXT")
+    rows = run(manifest(orphan, plain), reading(seen("C001/Stale long name.txt", b"plain", "PLAIN.TXT")))
+    assert row(rows, "C001/PLAIN.TXT").verdict == "misattached"
+    assert row(rows, "C001/Stale long name.txt").verdict == "ok"
+
+
+def test_unreachable_when_listed_but_not_opened() -> None:
+    r = reading(seen(), lookups=[Lookup(LONG, False, error="ENOENT")])
+    v = row(run(manifest(entry()), r))
+    assert v.verdict == "unreachable" and "ENOENT" in v.detail
+    no_lookups = Capabilities(short_names=True, content=True, lookups=False)
+    assert row(run(manifest(entry()), r, no_lookups)).verdict == "ok"
+
+
+def test_reachable_by_another_code_page_spelling() -> None:
+    m = manifest(entry("C001/Kanji lead.txt", short=b"\x05\xe5\xe5        ", shown_as="short"))
+    assert expected_paths(m) == ["C001", "C001/\u03c3\u03c3\u03c3", "C001/\u00d5\u00d5\u00d5"]
+    r = reading(
+        seen("C001/\u00d5\u00d5\u00d5", short_name=None),
+        lookups=[Lookup("C001/\u03c3\u03c3\u03c3", False), Lookup("C001/\u00d5\u00d5\u00d5", True)],
+    )
+    assert row(run(m, r), "C001/Kanji lead.txt").verdict == "ok"
+
+
+def test_content_differs() -> None:
+    v = row(run(manifest(entry()), reading(seen(content=b"something else"))))
+    assert v.verdict == "content-differs" and "sha256" in v.detail
+    sized = row(run(manifest(entry()), reading(SeenEntry(LONG, "Long File Name.txt", "file", None, 3))))
+    assert sized.verdict == "content-differs" and "size 3" in sized.detail
+    no_content = Capabilities(short_names=True, content=False, lookups=True)
+    assert (
+        row(
+            run(
+                manifest(entry()),
+                reading(SeenEntry(LONG, "Long File Name.txt", "file", None, 14, "ab")),
+                no_content,
+            )
+        ).verdict
+        == "ok"
+    )
+
+
+def test_content_differs_when_opened_by_name() -> None:
+    r = reading(seen(), lookups=[Lookup(LONG, True, digest(b"wrong"))])
+    v = row(run(manifest(entry()), r))
+    assert v.verdict == "content-differs" and "opened" in v.detail
+
+
+def test_fsck_would_modify_explains_the_rename() -> None:
+    m = manifest(entry())
+    msg = Message("error", "fsck-would-modify", "renamed to FSCK0000.000, long name removed", "/" + LONG)
+    v = row(run(m, reading(seen("C001/FSCK0000.000"), messages=[msg])))
+    assert v.verdict == "fsck-would-modify"
+    assert "renamed to FSCK0000.000" in v.detail and "(explained)" in v.detail
+    assert [x.verdict for x in run(m, reading(seen("C001/FSCK0000.000"), messages=[msg]))].count("extra") == 0
+
+
+def test_fsck_would_modify_on_an_otherwise_fine_entry() -> None:
+    msg = Message("error", "fsck-would-modify", "short name changed", LONG)
+    assert row(run(manifest(entry()), reading(seen(), messages=[msg]))).verdict == "fsck-would-modify"
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        ("crash", "parser-crash"),
+        ("timeout", "timeout"),
+        ("error", "parser-error"),
+        ("unavailable", "unavailable"),
+    ],
+)
+def test_failed_readings_give_every_entry_the_status(status: Status, verdict: str) -> None:
+    m = manifest(entry(), entry("C001/gone.txt", shown_as="absent"))
+    rows = run(m, reading(status=status, detail="why it failed"))
+    assert [v.verdict for v in rows] == [verdict] * 3
+    assert all("why it failed" in v.detail for v in rows)
+
+
+def test_every_verdict_is_produced_by_some_test_above() -> None:
+    text = Path(__file__).read_text(encoding="utf-8")
+    assert all(f'"{v}"' in text for v in VERDICTS)
+
+
+def test_worst_problem_wins_and_all_are_kept() -> None:
+    r = reading(seen("C001/LONG FILE NAME.TXT", b"other", "~\x01/"), lookups=[Lookup(LONG, False)])
+    v = row(run(manifest(entry()), r))
+    assert v.verdict == "unreachable"
+    assert all(word in v.detail for word in ("case-changed", "content-differs", "cosmetic", "unreachable"))
+
+
+def test_children_are_matched_under_a_mangled_parent() -> None:
+    m = manifest(entry("C001/Long Dir", "dir", short=b"LONGDI~1   "), entry("C001/Long Dir/inner file.txt"))
+    r = reading(seen("C001/LONGDI~1", None, "LONGDI~1", "dir"), seen("C001/LONGDI~1/inner file.txt"))
+    assert [v.verdict for v in run(m, r)] == ["ok", "mangled", "ok"]
+
+
+def test_lone_surrogates_count_as_u_fffd() -> None:
+    m = manifest(entry("C001/Lone \ufffd.txt"))
+    v = row(run(m, reading(seen("C001/Lone \ud800.txt"))), "C001/Lone \ufffd.txt")
+    assert (v.verdict, v.seen) == ("ok", "C001/Lone \ufffd.txt")
+
+
+def test_expected_paths_follow_shown_parent_names_and_skip_absent_ones() -> None:
+    parent = entry("C001/Broken dir", "dir", short=b"BROKEN~1   ", shown_as="short", defect="bad-checksum")
+    gone = entry("C001/Deleted dir", "dir", short=b"DELETE~1   ", shown_as="absent")
+    m = manifest(parent, entry("C001/Broken dir/child.txt"), gone, entry("C001/Deleted dir/lost.txt"))
+    assert expected_paths(m) == ["C001", "C001/BROKEN~1", "C001/BROKEN~1/child.txt"]
+    assert [e.shown_as for e in expected_entries(m)] == ["long", "short", "long", "absent", "absent"]
+
+
+def test_short_display() -> None:
+    assert short_display(b"README  TXT", 0x18) == "readme.txt"
+    assert short_display(b"README  TXT", 0x08) == "readme.TXT"
+    assert short_display(b"NOEXT      ") == "NOEXT"
+    assert short_display(b"\x05\xe5\xe5        ", 0, "cp850") == "\u00d5\u00d5\u00d5"
+    assert short_display(b"\x05\xe5\xe5        ", 0, "cp437") == "\u03c3\u03c3\u03c3"
+    assert short_display(b"AB CD   TXT") == "AB CD.TXT"
+
+
+def test_legal_short() -> None:
+    assert all(
+        legal_short(n)
+        for n in ("README.TXT", "readme.txt", "LONGFI~1.TXT", "A", "AB CD.TXT", "\u00c9COLE.TXT")
+    )
+    bad = ("", " AB.TXT", "A/B.TXT", "A.B.C", "ABCDEFGHI.TXT", "A.TEXT", "A\x01.TXT", "A.", "\ufffdX.TXT")
+    assert not any(legal_short(n) for n in bad)
+
+
+def test_seen_parent_keeps_a_slash_inside_a_name() -> None:
+    assert seen_parent(SeenEntry("C001//~\x01.TXT", "/~\x01.TXT", "file")) == "C001"
+    assert seen_parent(SeenEntry("top.txt", "top.txt", "file")) == ""
