@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from vfatcheck import __version__
 from vfatcheck.errors import BadImageError, UserInputError
 
-COMMANDS = ("build", "ls", "parsers", "read")
+COMMANDS = ("run", "build", "ls", "parsers", "read")
 
 EPILOG = """\
 examples:
+  vfatcheck run --html report.html        # the compatibility matrix on the built-in corpus
   vfatcheck build demo.img --fat 16 --form nodual --names names.txt
   vfatcheck ls demo.img
   vfatcheck parsers

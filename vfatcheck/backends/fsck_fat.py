@@ -157,7 +157,9 @@ def diff_repair(before: Sequence[EntryLike], after: Sequence[EntryLike]) -> list
 
 class FsckFatBackend:
     name = NAME
-    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    # the names, contents and lookups are the reference reader's on the repaired copy; fsck.fat shows
+    # no short names of its own, so their display says nothing about fsck.fat
+    capabilities = Capabilities(short_names=False, content=True, lookups=True)
 
     def __init__(self, program: str = "fsck.fat") -> None:
         self.program = program

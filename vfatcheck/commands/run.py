@@ -1,0 +1,150 @@
+"""`vfatcheck run`: the compatibility matrix, the main job."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from vfatcheck import cases, pipeline
+from vfatcheck.backends import REGISTRY
+from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.errors import UserInputError
+from vfatcheck.model import FAT_TYPES, FORMS
+from vfatcheck.reports import Progress, load_report, render_html, render_json, render_junit, render_terminal
+from vfatcheck.verdicts import RunReport
+
+HELP = "build the corpus in every form and FAT type, read it through every parser, report problems"
+DESCRIPTION = """\
+The compatibility matrix. vfatcheck writes every case of the corpus in each chosen on-disk form
+and FAT type, reads every image through each available parser back-end, compares what each parser
+shows with what was written, and reports every interoperability problem: a name lost, mangled or
+case-folded, a file that cannot be opened by its name, content that differs, a short name shown as
+garbage, an fsck that would rename or delete, a parser that crashes or hangs.
+
+The terminal report is a matrix (rows: cases; columns: parser x form; each cell the worst verdict)
+followed by every problem with its evidence, worst first. --json, --junit and --html write the same
+results as files; docs/verdicts.md defines each verdict.
+
+Exit codes: 0 the run completed (problems found are results, not failures); 1 with --baseline, a
+verdict differs from the baseline report; 2 bad usage or input; 3 internal error.
+"""
+
+
+def _csv(kind: Callable[[str], object], allowed: tuple[object, ...]) -> Callable[[str], tuple[object, ...]]:
+    """An argparse type for a comma-separated list whose values must all be in `allowed`."""
+
+    def parse(text: str) -> tuple[object, ...]:
+        values = tuple(kind(v.strip()) for v in text.split(",") if v.strip())
+        if not values or any(v not in allowed for v in values):
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(map(str, allowed))}")
+        return values
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    corpus = parser.add_argument_group("corpus")
+    corpus.add_argument(
+        "--corpus", choices=("builtin", "random"), default="builtin", help="built-in cases or random names"
+    )
+    corpus.add_argument("--count", type=int, default=50, help="number of random names (--corpus random)")
+    corpus.add_argument("--names", type=Path, metavar="FILE", help="a names file (the format of `build`)")
+    corpus.add_argument(
+        "--cases",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only cases whose id or group matches (repeatable), e.g. --cases 'c1*' --cases defects",
+    )
+    matrix = parser.add_argument_group("matrix")
+    matrix.add_argument(
+        "--forms",
+        type=_csv(str, FORMS),
+        default=("standard", "nodual"),
+        help=f"comma-separated forms (default standard,nodual; all: {','.join(FORMS)})",
+    )
+    matrix.add_argument(
+        "--fat",
+        type=_csv(int, FAT_TYPES),
+        default=FAT_TYPES,
+        help="comma-separated FAT types (default 12,16,32)",
+    )
+    matrix.add_argument(
+        "--parsers",
+        type=_csv(str, tuple(REGISTRY)),
+        default=tuple(REGISTRY),
+        help=f"comma-separated back-ends (default: every available one of {','.join(REGISTRY)})",
+    )
+    matrix.add_argument("--seed", type=int, default=0, help="seed for dummies, hashed tails and content")
+    matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel workers")
+    matrix.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per parser and image")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", type=Path, metavar="F", help="write the JSON report (docs/report-schema.json)")
+    out.add_argument("--junit", type=Path, metavar="F", help="write JUnit XML (one testcase per cell)")
+    out.add_argument("--html", type=Path, metavar="F", help="write a self-contained HTML report")
+    out.add_argument(
+        "--baseline", type=Path, metavar="F", help="a saved JSON report: exit 1 if a verdict differs"
+    )
+    out.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the images and their manifests in DIR (for reruns by hand)",
+    )
+    out.add_argument("--timings", action="store_true", help="print the time spent in each parser")
+    out.add_argument("--no-color", action="store_true", help="no ANSI colours (also when NO_COLOR is set)")
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def select_cases(args: argparse.Namespace) -> tuple[cases.Case, ...]:
+    if args.names is not None:
+        try:
+            raw = args.names.read_bytes()
+        except OSError as exc:
+            raise UserInputError(f"{args.names}: {exc.strerror}") from exc
+        return cases.select("names", names=raw, only=args.cases)
+    return cases.select(args.corpus, count=args.count, seed=args.seed, only=args.cases)
+
+
+def load_baseline(path: Path | None) -> RunReport | None:
+    if path is None:
+        return None
+    try:
+        return load_report(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"--baseline {path}: {exc}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    baseline = load_baseline(args.baseline)
+    config = pipeline.RunConfig(
+        cases=select_cases(args),
+        forms=args.forms,
+        fats=args.fat,
+        parsers=args.parsers,
+        seed=args.seed,
+        jobs=max(1, args.jobs),
+        timeout=args.timeout,
+        keep=args.keep,
+    )
+    progress = None if args.quiet else Progress(sys.stderr)
+    report = pipeline.run(config, progress.update if progress else None)
+    if progress:
+        progress.close()
+    color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+    width = shutil.get_terminal_size((120, 40)).columns
+    print(render_terminal(report, color=color, width=width, timings=args.timings))
+    for path, render in ((args.json, render_json), (args.junit, render_junit), (args.html, render_html)):
+        if path is not None:
+            path.write_text(render(report), encoding="utf-8")
+    if baseline is None:
+        return 0
+    differences = pipeline.baseline_differences(baseline, report)
+    for line in differences:
+        print(f"baseline differs: {line}")
+    print(f"{len(differences)} verdict(s) differ from {args.baseline}")
+    return 1 if differences else 0

@@ -1,0 +1,217 @@
+"""The one orchestrator: corpus -> images -> readings -> verdicts -> a RunReport.
+
+Images are built once, written to a private temporary directory and shared read-only by every
+back-end. Non-isolated cases of a run share one image per (form, FAT type), each case in its own
+8.3-named directory; isolated cases (defects that can break a whole directory or image for some
+parsers) get an image of their own with their entries at the root.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from vfatcheck import __version__
+from vfatcheck.backends import get, safe_read
+from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.builder import BuiltImage, build_image
+from vfatcheck.cases import Case, case_dir
+from vfatcheck.compare import compare, expected_paths
+from vfatcheck.errors import UserInputError
+from vfatcheck.model import Item, Manifest, Reading
+from vfatcheck.verdicts import CaseInfo, ParserInfo, RunReport, Verdict
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    cases: tuple[Case, ...]
+    forms: tuple[str, ...]
+    fats: tuple[int, ...]
+    parsers: tuple[str, ...]
+    seed: int = 0
+    jobs: int = 2
+    timeout: float = DEFAULT_TIMEOUT
+    keep: Path | None = None  # write the images and manifests here instead of a temporary directory
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    key: str
+    fat: int
+    form: str
+    cases: tuple[Case, ...]
+    isolated: bool
+
+
+@dataclass(frozen=True)
+class BuiltJob:
+    job: ImageJob
+    path: Path
+    manifest: Manifest
+    expected: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (case id, why the builder refused it in this form)
+
+
+def applies(case: Case, form: str, fat: int) -> bool:
+    return (case.forms is None or form in case.forms) and (case.fats is None or fat in case.fats)
+
+
+def plan(config: RunConfig) -> list[ImageJob]:
+    jobs = []
+    for fat in config.fats:
+        for form in config.forms:
+            chosen = [c for c in config.cases if applies(c, form, fat)]
+            shared = tuple(c for c in chosen if not c.isolated)
+            if shared:
+                jobs.append(ImageJob(f"fat{fat}-{form}", fat, form, shared, False))
+            jobs += [ImageJob(f"fat{fat}-{form}-{c.id}", fat, form, (c,), True) for c in chosen if c.isolated]
+    return jobs
+
+
+def _build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[str, str]]]:
+    """The image of every case the builder accepts in this form; the others are skipped, with why.
+
+    Usually every case is accepted; only when the whole set is refused (shortonly refuses names
+    that need a long name) is each case tried on its own to find the ones to skip.
+    """
+    per_case = [(c, c.items(seed, prefix="" if job.isolated else case_dir(c))) for c in job.cases]
+    try:
+        every = [item for _case, items in per_case for item in items]
+        return build_image(every, fat=job.fat, form=job.form, seed=seed), []
+    except UserInputError:
+        pass
+    kept: list[Item] = []
+    skipped = []
+    for case, items in per_case:
+        try:
+            build_image(items, fat=job.fat, form=job.form, seed=seed)
+        except UserInputError as exc:
+            skipped.append((case.id, str(exc)))
+            continue
+        kept += items
+    return build_image(kept, fat=job.fat, form=job.form, seed=seed), skipped
+
+
+def build(job: ImageJob, seed: int, directory: Path) -> BuiltJob:
+    built, skipped = _build_accepted(job, seed)
+    path = directory / f"{job.key}.img"
+    path.unlink(missing_ok=True)
+    path.write_bytes(built.data)
+    path.chmod(0o444)
+    path.with_name(path.name + ".manifest.json").write_text(built.manifest.to_json(), encoding="utf-8")
+    expected = tuple(expected_paths(built.manifest))
+    return BuiltJob(job, path, built.manifest, expected, tuple(skipped))
+
+
+def case_resolver(job: ImageJob) -> Callable[[str], str]:
+    if job.isolated:
+        only = job.cases[0].id
+        return lambda _path: only
+    # folded: a parser may show the 8.3 case directory in another case (GRUB lower-cases it)
+    by_dir = {case_dir(c).casefold(): c.id for c in job.cases}
+    return lambda path: by_dir.get(path.split("/", 1)[0].casefold(), path)
+
+
+class _Clock:
+    """Per-parser seconds and progress, shared by worker threads."""
+
+    def __init__(self, total: int, progress: ProgressFn | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+        self.seconds: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def tick(self, parser: str, seconds: float, label: str) -> None:
+        with self.lock:
+            self.done += 1
+            self.seconds[parser] = self.seconds.get(parser, 0.0) + seconds
+            if self.progress:
+                self.progress(self.done, self.total, label)
+
+
+def _read(built: BuiltJob, parser: str, timeout: float, clock: _Clock) -> tuple[BuiltJob, str, Reading]:
+    start = time.monotonic()
+    reading = safe_read(get(parser), built.path, built.expected, timeout)
+    clock.tick(parser, time.monotonic() - start, f"{built.job.key} with {parser}")
+    return built, parser, reading
+
+
+def _verdicts(built: BuiltJob, parser: str, reading: Reading) -> list[Verdict]:
+    job = built.job
+    caps = get(parser).capabilities
+    rows = compare(built.manifest, reading, caps, case_resolver(job), job.form, job.fat)
+    if job.isolated:
+        return rows
+    # the case directories are scaffolding, not part of any case: their own rows would colour every
+    # cell of a parser that shows 8.3 names differently; their children still carry any real problem
+    scaffolding = {case_dir(c) for c in job.cases}
+    return [r for r in rows if r.path not in scaffolding]
+
+
+def parser_infos(parsers: Sequence[str], seconds: dict[str, float]) -> tuple[ParserInfo, ...]:
+    infos = []
+    for name in parsers:
+        backend = get(name)
+        ok = backend.available()
+        version = backend.version() if ok.ok else ""
+        infos.append(ParserInfo(name, version, ok.ok, ok.hint, round(seconds.get(name, 0.0), 3)))
+    return tuple(infos)
+
+
+def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
+    jobs = plan(config)
+    available = [p for p in config.parsers if get(p).available().ok]
+    missing = [p for p in config.parsers if p not in available]
+    clock = _Clock(len(jobs) * (len(available) + 1), progress)
+    results: list[Verdict] = []
+    skipped_meta: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="vfatcheck-run-") as tmp, ThreadPoolExecutor(config.jobs) as pool:
+        directory = config.keep or Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
+        built_jobs = []
+        for built in pool.map(lambda j: build(j, config.seed, directory), jobs):
+            clock.tick("builder", 0.0, f"built {built.job.key}")
+            built_jobs.append(built)
+            skipped_meta += [f"{built.job.key}: {case}: {why}" for case, why in built.skipped]
+        tasks = [(b, p) for b in built_jobs for p in available]
+        for built, parser, reading in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
+            results += _verdicts(built, parser, reading)
+        for built in built_jobs:
+            for parser in missing:
+                hint = get(parser).available().hint
+                reading = Reading(parser, "", "unavailable", detail=hint)
+                results += _verdicts(built, parser, reading)
+    cases = tuple(CaseInfo(c.id, c.group, c.reason) for c in config.cases)
+    meta = {"skipped": "\n".join(skipped_meta)} if skipped_meta else {}
+    return RunReport(
+        vfatcheck_version=__version__,
+        seed=config.seed,
+        forms=config.forms,
+        fats=config.fats,
+        parsers=parser_infos(config.parsers, clock.seconds),
+        cases=cases,
+        results=tuple(results),
+        meta=meta,
+    )
+
+
+def baseline_differences(baseline: RunReport, current: RunReport) -> list[str]:
+    """One line per result whose verdict changed, appeared or disappeared since the baseline."""
+
+    def index(report: RunReport) -> dict[tuple[str, str, str, int, str], str]:
+        return {(r.case, r.path, r.form, r.fat, r.parser): r.verdict for r in report.results}
+
+    old, new = index(baseline), index(current)
+    lines = []
+    for key in sorted(old.keys() | new.keys(), key=str):
+        before, after = old.get(key, "(absent)"), new.get(key, "(absent)")
+        if before != after:
+            case, path, form, fat, parser = key
+            lines.append(f"{case} {path} [{form} FAT{fat} {parser}]: {before} -> {after}")
+    return lines
