@@ -7,7 +7,6 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 APT_PACKAGES := mtools dosfstools 7zip sleuthkit grub-common chromium
-DEMO := build/demo.img
 
 .PHONY: setup deps venv run test lint clean
 
@@ -31,8 +30,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup
 	@mkdir -p build
-	$(VENV)/bin/vfatcheck build $(DEMO) --fat 16 --form nodual --names examples/names.txt
-	$(VENV)/bin/vfatcheck ls $(DEMO)
+	$(VENV)/bin/vfatcheck run --json build/report.json --junit build/report.xml --html build/report.html --timings
 
 test: setup
 	$(PY) -m pytest -q

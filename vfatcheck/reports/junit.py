@@ -47,9 +47,12 @@ def _suite(grid: Grid, parser: ParserInfo) -> ET.Element:
     ET.SubElement(props, "property", name="version", value=text(parser.version))
     ET.SubElement(props, "property", name="available", value=str(parser.available).lower())
     counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    applicable = {(r.case, r.form, r.fat) for rows in grid.rows.values() for r in rows}
     for case in grid.cases:
         for form in grid.forms:
             for fat in grid.fats:
+                if (case.id, form, fat) not in applicable:
+                    continue  # the case does not apply to this form or FAT type
                 rows = list(grid.rows.get((case.id, parser.name, form, fat), ()))
                 testcase, outcome = _testcase(parser, case.id, form, fat, rows)
                 suite.append(testcase)

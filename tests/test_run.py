@@ -1,0 +1,98 @@
+"""`vfatcheck run` end to end on a small corpus with real back-ends: reports, baseline exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.imagetools import have
+from vfatcheck import cli
+from vfatcheck.reports import load_report
+
+CASES = ["--cases", "c01-long-file-name", "--cases", "c41-dummy-lead-05", "--cases", "c02-lower-83"]
+SMALL = ["run", *CASES, "--fat", "16", "--forms", "standard,nodual", "--quiet", "--no-color"]
+
+pytestmark = [pytest.mark.live, pytest.mark.skipif(not have("mdir", "7zz"), reason="needs mtools and 7-Zip")]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("run")
+    files = {"json": out / "r.json", "junit": out / "r.xml", "html": out / "r.html"}
+    args = [*SMALL, "--parsers", "reference,mtools,7zip", "--keep", str(out / "images")]
+    for kind, path in files.items():
+        args += [f"--{kind}", str(path)]
+    assert cli.main(args) == 0
+    return {**files, "images": out / "images"}
+
+
+def test_json_report_holds_one_row_per_entry_and_parser(outputs: dict[str, Path]) -> None:
+    report = load_report(outputs["json"].read_text(encoding="utf-8"))
+    assert {p.name for p in report.parsers} == {"reference", "mtools", "7zip"}
+    assert {r.form for r in report.results} == {"standard", "nodual"}
+    assert {r.case for r in report.results} <= {"c01-long-file-name", "c41-dummy-lead-05", "c02-lower-83"}
+    ref = [r for r in report.results if r.parser == "reference" and r.form == "standard"]
+    assert ref and all(r.verdict == "ok" for r in ref), ref
+
+
+def test_dummy_with_lead_byte_05_loses_its_long_name_in_7zip(outputs: dict[str, Path]) -> None:
+    # Observed with 7-Zip 26.02: the 0x05 lead byte of a July 2009 dummy breaks the LFN association.
+    report = load_report(outputs["json"].read_text(encoding="utf-8"))
+    rows = [r for r in report.results if r.case == "c41-dummy-lead-05" and r.parser == "7zip"]
+    assert rows and all(r.verdict != "ok" for r in rows if r.path.endswith(".txt"))
+    assert any(r.short_hex.startswith("05") for r in rows)
+
+
+def test_junit_has_one_testcase_per_case_form_fat_parser(outputs: dict[str, Path]) -> None:
+    report = load_report(outputs["json"].read_text(encoding="utf-8"))
+    cells = {(r.case, r.form, r.fat, r.parser) for r in report.results}
+    root = ET.parse(outputs["junit"]).getroot()
+    assert len(root.findall(".//testcase")) == len(cells)
+
+
+def test_html_is_self_contained(outputs: dict[str, Path]) -> None:
+    html = outputs["html"].read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "c41-dummy-lead-05" in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_kept_images_have_manifests(outputs: dict[str, Path]) -> None:
+    images = sorted(outputs["images"].glob("*.img"))
+    assert images and all(i.with_name(i.name + ".manifest.json").exists() for i in images)
+
+
+def test_baseline_same_verdicts_exit_0_changed_verdict_exit_1(
+    outputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*SMALL, "--parsers", "reference,mtools,7zip"]
+    assert cli.main([*args, "--baseline", str(outputs["json"])]) == 0
+    raw = json.loads(outputs["json"].read_text(encoding="utf-8"))
+    row = next(r for r in raw["results"] if r["parser"] == "reference")
+    row["verdict"] = "missing"
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(raw), encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main([*args, "--baseline", str(changed)]) == 1
+    out = capsys.readouterr().out
+    assert f"{row['case']} {row['path']}" in out and "missing -> ok" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--fat", "13"], "choose from 12, 16, 32"),
+        (["run", "--cases", "no-such-case"], "no case matches"),
+        (["run", "--names", "/nonexistent/names.txt"], "names.txt"),
+        (["run", "--baseline", "/nonexistent/base.json"], "--baseline"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        code = cli.main(args)  # bad input found by vfatcheck: returns 2
+    except SystemExit as exc:  # bad usage found by argparse: exits 2
+        code = exc.code
+    assert code == 2
+    assert message in capsys.readouterr().err
