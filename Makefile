@@ -36,8 +36,8 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check vfatcheck tests
-	$(VENV)/bin/ruff format --check vfatcheck tests
+	$(VENV)/bin/ruff check vfatcheck tests bench
+	$(VENV)/bin/ruff format --check vfatcheck tests bench
 	$(VENV)/bin/mypy
 
 clean:

@@ -38,7 +38,10 @@ def mtools_image(path: Path, fat: int, files: Mapping[str, bytes], dirs: tuple[s
         tmp = src / f"f{n}"
         tmp.write_bytes(data)
         subprocess.run(
-            ["mcopy", "-i", str(path), str(tmp), f"::/{name}"], check=True, capture_output=True, env=MTOOLS_ENV
+            ["mcopy", "-i", str(path), str(tmp), f"::/{name}"],
+            check=True,
+            capture_output=True,
+            env=MTOOLS_ENV,
         )
     shutil.rmtree(src)
     return path

@@ -1,17 +1,23 @@
-"""Sleuth Kit back-end: parse functions on recorded TSK 4.11.1 output, then live fls/istat/ifind/icat."""
+"""Sleuth Kit back-end: fls parsing on recorded TSK 4.11.1 output, then live reads (fls + pytsk3)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
+import re
+import subprocess
+import textwrap
 from pathlib import Path
 from typing import TypeVar, cast
 
 import pytest
 
+import vfatcheck
 from tests.imagetools import have, mtools_image
 from vfatcheck import builder
 from vfatcheck.backends import sleuthkit
-from vfatcheck.model import Item, digest, show_bytes
+from vfatcheck.model import Item, Reading, SeenEntry, digest, show_bytes
 
 DATA = Path(__file__).parent / "data" / "sleuthkit"
 FILES = {
@@ -26,6 +32,7 @@ ITEMS = [
     Item("readme.txt", content=b"r"),
     Item("UPPER.TXT", content=b"U"),
 ]
+REPO = Path(vfatcheck.__file__).resolve().parents[1]
 T = TypeVar("T")
 skip_unless_tools = pytest.mark.skipif(
     not sleuthkit.BACKEND.available().ok or not have("mkfs.fat", "mcopy"), reason="needs sleuthkit and mtools"
@@ -75,13 +82,15 @@ def test_deleted_entries_are_marked_and_left_out() -> None:
     assert not deleted & {e.path for e in sleuthkit.listed(entries)}
 
 
-def test_istat_short_name_replaces_non_ascii_with_caret() -> None:
-    assert sleuthkit.parse_istat_name(recorded("istat-4.11.1-unicode-short-name.txt")) == "^N^C^D^.TXT"
-
-
-def test_ifind_answers() -> None:
-    assert sleuthkit.parse_ifind(recorded("ifind-4.11.1-not-found.txt")) is None
-    assert sleuthkit.parse_ifind("646\n") == 646
+def test_join_takes_short_names_and_content_by_inode() -> None:
+    fls = [sleuthkit.FlsEntry("D", "dir", 4, False, 0), sleuthkit.FlsEntry("D/Long.txt", "file", 9, False, 5)]
+    walked = [SeenEntry("D/Long.txt", "Long.txt", "file", "LONG.TXT", 5, "ab", {"inode": "9"})]
+    entries, messages = sleuthkit.joined(fls, walked)
+    assert entries == [
+        SeenEntry("D", "D", "dir", None, None, None, {"inode": "4"}),
+        SeenEntry("D/Long.txt", "Long.txt", "file", "LONG.TXT", 5, "ab", {"inode": "9"}),
+    ]
+    assert [(m.code, m.path) for m in messages] == [("sleuthkit-not-walked", "D")]
 
 
 def test_stderr_of_a_volume_tsk_cannot_open() -> None:
@@ -142,35 +151,151 @@ def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
         assert listed["readme.txt"].short_name == "UPPER.TXT" and listed["readme.txt"].sha256 == digest(b"U")
 
 
-def stand_in(tmp_path: Path, name: str, body: str) -> str:
+def tsk_tools(
+    image: Path, reading: Reading
+) -> tuple[dict[str, str | None], dict[str, str], dict[str, int | None]]:
+    """What the command-line tools (TSK 4.11.1) say: istat's `Name:` and icat's content per listed inode,
+    ifind -n's inode per lookup."""
+
+    def tool(*argv: str) -> bytes:  # ifind exits 1 when a parent directory is missing
+        return subprocess.run([argv[0], "-f", "fat", *argv[1:]], capture_output=True).stdout
+
+    names: dict[str, str | None] = {}
+    contents: dict[str, str] = {}
+    for e in reading.entries:
+        inode = e.extra["inode"]
+        said = re.search(r"^Name: (.*)$", show_bytes(tool("istat", str(image), inode)), re.M)
+        names[e.path] = said.group(1) if said else None
+        if e.kind == "file":
+            contents[e.path] = digest(tool("icat", str(image), inode))
+    inodes: dict[str, int | None] = {}
+    for x in reading.lookups:
+        answer = show_bytes(tool("ifind", "-n", "/" + x.path, str(image))).strip()
+        inodes[x.path] = int(answer) if answer.isdigit() else None
+    return names, contents, inodes
+
+
+@live
+@pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly", "mtools-unicode"])
+def test_pytsk3_agrees_with_istat_icat_and_ifind(tmp_path: Path, form: str) -> None:
+    """The library half of a read gives what the per-entry tools gave (short names with `^`, too)."""
+    image = tmp_path / "i.img"
+    if form == "mtools-unicode":
+        files = {"\u00d1\u00e3\u00e4\u00e9.txt": b"n", "\u00c9T\u00c9.TXT": b"e", "x" * 204 + ".txt": b"x"}
+        mtools_image(image, 12, files)
+        expected = [*files, "^T^.TXT", "nope.txt"]
+    else:
+        items = [i for i in ITEMS if form != "shortonly" or i.path in ("readme.txt", "UPPER.TXT")]
+        built = builder.build_image(items, fat=16, form=form, seed=7)
+        image.write_bytes(built.data)
+        expected = [e.path for e in built.manifest.entries] + ["LONGFI~1.TXT", "readme.TXT"]
+    reading = sleuthkit.BACKEND.read(image, expected)
+    assert reading.status == "ok", reading.detail
+    assert not reading.messages
+    names, contents, inodes = tsk_tools(image, reading)
+    assert {e.path: e.short_name for e in reading.entries} == names
+    assert {e.path: e.sha256 for e in reading.entries if e.kind == "file"} == contents
+    inode_of = {e.path: int(e.extra["inode"]) for e in reading.entries}
+    sha_of = {int(e.extra["inode"]): e.sha256 for e in reading.entries}
+    for x in reading.lookups:
+        assert x.found == (inodes[x.path] is not None), x
+        assert x.sha256 == sha_of.get(inodes[x.path] or -1), x  # the same inode's content (None: a dir)
+    if form == "mtools-unicode":
+        assert names["\u00d1\u00e3\u00e4\u00e9.txt"] == "^^^^.TXT" and names["^T^.TXT"] == "^T^.TXT"
+        assert inodes["\u00d1\u00e3\u00e4\u00e9.txt"] == inode_of["\u00d1\u00e3\u00e4\u00e9.txt"]
+
+
+@live
+def test_a_big_fat32_image_is_read_without_a_process_per_entry(tmp_path: Path) -> None:
+    """Not a benchmark: ~1 s here; a process per entry (20 ms each, three per file) took 11 s."""
+    items = [
+        Item(f"Dir {d:02d}/Long File Name number {i:03d}.txt", content=b"%d" % i)
+        for d in range(20)
+        for i in range(34)
+    ]
+    built = builder.build_image(items, fat=32, form="standard", seed=3, size_mb=40)
+    image = tmp_path / "big.img"
+    image.write_bytes(built.data)
+    expected = [e.path for e in built.manifest.entries]
+    reading = sleuthkit.BACKEND.read(image, expected)
+    assert reading.status == "ok", reading.detail
+    assert len(reading.entries) == len(expected) == 700
+    assert all(x.found for x in reading.lookups)
+    assert reading.elapsed < 5
+
+
+def stand_in_program(tmp_path: Path, name: str, body: str) -> str:
     script = tmp_path / name
     script.write_text(f'#!/bin/sh\n[ "$1" = -V ] && {{ echo "The Sleuth Kit ver 0.0"; exit 0; }}\n{body}\n')
     script.chmod(0o755)
     return str(script)
 
 
-def test_a_hang_becomes_a_timeout_reading(tmp_path: Path) -> None:
-    backend = sleuthkit.SleuthkitBackend(fls=stand_in(tmp_path, "fls", "sleep 30"))
+def stand_in_library(tmp_path: Path, body: str) -> sleuthkit.SleuthkitBackend:
+    """The real fls, and a child module whose read_in_process runs `body` instead of pytsk3."""
+    (tmp_path / "standin_tsk.py").write_text(
+        textwrap.dedent(
+            """
+            import os, signal, time
+            NAME = "sleuthkit"
+            def version_in_process():
+                return "stand-in"
+            def read_in_process(image, expected):
+            """
+        )
+        + textwrap.indent(body, "    ")
+        + "\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    return sleuthkit.SleuthkitBackend(module="standin_tsk", env=env)
+
+
+def test_a_hang_in_fls_becomes_a_timeout_reading(tmp_path: Path) -> None:
+    backend = sleuthkit.SleuthkitBackend(fls=stand_in_program(tmp_path, "fls", "sleep 30"))
     reading = backend.read(tmp_path / "x.img", ["a"], timeout=0.5)
-    assert reading.status == "timeout" and reading.version == "0.0" and reading.elapsed < 10
+    assert reading.status == "timeout" and reading.version.startswith("0.0, pytsk3 ") and reading.elapsed < 10
 
 
-@live
-def test_a_hang_after_the_listing_keeps_what_was_read(tmp_path: Path) -> None:
-    image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
-    backend = sleuthkit.SleuthkitBackend(istat=stand_in(tmp_path, "istat", "sleep 30"))
-    reading = backend.read(image, ["a.txt"], timeout=2)
-    assert reading.status == "timeout" and "no answer within" in reading.detail
-    assert reading.version == sleuthkit.BACKEND.version()
-
-
-def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
-    backend = sleuthkit.SleuthkitBackend(fls=stand_in(tmp_path, "fls", "kill -SEGV $$"))
+def test_a_crash_in_fls_becomes_a_crash_reading(tmp_path: Path) -> None:
+    backend = sleuthkit.SleuthkitBackend(fls=stand_in_program(tmp_path, "fls", "kill -SEGV $$"))
     reading = backend.read(tmp_path / "x.img", ["a"])
     assert reading.status == "crash" and "SIGSEGV" in reading.detail
 
 
+@live
+def test_a_hang_in_the_library_keeps_the_listing(tmp_path: Path) -> None:
+    image = mtools_image(tmp_path / "m.img", 12, {"Long File Name.txt": b"a"})
+    reading = stand_in_library(tmp_path, "time.sleep(60)").read(image, ["Long File Name.txt"], timeout=2)
+    assert reading.status == "timeout" and "no answer within" in reading.detail and reading.elapsed < 10
+    assert reading.version == sleuthkit.BACKEND.version()
+    assert [(e.path, e.short_name, e.sha256) for e in reading.entries] == [("Long File Name.txt", None, None)]
+    assert not reading.lookups and not reading.messages
+
+
+@live
+def test_a_crash_in_the_library_is_a_crash_reading(tmp_path: Path) -> None:
+    image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
+    reading = stand_in_library(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)").read(image, ["a.txt"])
+    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+
+
+@live
+def test_a_library_error_is_an_error_reading(tmp_path: Path) -> None:
+    image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
+    reading = stand_in_library(tmp_path, "raise OSError('tsk said no')").read(image, ["a.txt"])
+    assert reading.status == "error" and reading.detail == "OSError: tsk said no"
+
+
 def test_a_missing_program_is_unavailable_with_the_hint(tmp_path: Path) -> None:
-    backend = sleuthkit.SleuthkitBackend(icat=str(tmp_path / "no-icat"))
+    backend = sleuthkit.SleuthkitBackend(fls=str(tmp_path / "no-fls"))
     assert backend.available().hint == "apt-get install sleuthkit"
     assert backend.read(tmp_path / "x.img", []).status == "unavailable"
+
+
+def test_a_missing_pytsk3_is_unavailable_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "pytsk3" else real(name))
+    reading = sleuthkit.BACKEND.read(tmp_path / "x.img", [])
+    assert reading.status == "unavailable" and reading.detail == "pip install 'vfatcheck[all]'"

@@ -1,32 +1,36 @@
-"""The Sleuth Kit as a parser: `fls` lists, `istat` shows the short name, `ifind -n` looks up a path,
-`icat` reads content by inode (`tsk/fs/fatxxfs_dent.c`).
+"""The Sleuth Kit as a parser: `fls` lists; pytsk3 (TSK as a library) gives short names, content and
+TSK's own path lookup (`tsk/fs/fatxxfs_dent.c`, `tsk_fs_path2inum`).
 
-Every tool opens the image read-only (observed with strace, TSK 4.11.1); content goes through a pipe.
-One process per entry (istat, icat) and per expected path (ifind): about 20 ms each on a 40 MB FAT32
-image, so `timeout` bounds the whole read, not each process.
+Two runs per read: one `fls -r -p -l` process for the listing, then one child interpreter
+(proc.run_python) that walks the same directories with pytsk3, reads every file and looks up every
+expected path. The parent joins both on the inode number. `timeout` bounds the whole read.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
-from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, show_bytes
 
 NAME = "sleuthkit"
-HINT = "apt-get install sleuthkit"
+HINT_TOOLS = "apt-get install sleuthkit"
+HINT_LIBRARY = "pip install 'vfatcheck[all]'"
 FSTYPE = ("-f", "fat")
+CHUNK = 1 << 20  # bytes per read_random call when hashing content
 
 # `r/r 9:`, `d/d * 4:`, `r/r * 12(realloc):`; then TAB, the path, and with -l seven more TAB fields.
 _FLS_LINE = re.compile(r"^(\S)/(\S) (\* )?(\d+)(?:\(realloc\))?:\t(.*)$")
 _VERSION = re.compile(r"ver (\S+)")
-_INODE = re.compile(r"^(\d+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -60,20 +64,6 @@ def parse_fls(text: str) -> list[FlsEntry]:
     return out
 
 
-def parse_istat_name(text: str) -> str | None:
-    """The `Name:` line of `istat` on a FAT volume: the 8.3 name as TSK shows it."""
-    for line in text.split("\n"):
-        if line.startswith("Name: "):
-            return line.removeprefix("Name: ")
-    return None
-
-
-def parse_ifind(text: str) -> int | None:
-    """`ifind -n PATH` prints the inode, or `File not found` (exit code 0 either way)."""
-    match = _INODE.match(text.strip())
-    return int(match.group(1)) if match else None
-
-
 def listed(entries: Sequence[FlsEntry]) -> list[FlsEntry]:
     """The live entries of the volume: no deleted names, no virtual files or what sits below them."""
     virtual = [e.path + "/" for e in entries if e.kind is None]
@@ -86,55 +76,123 @@ def stderr_messages(text: str, path: str | None = None) -> list[Message]:
     ]
 
 
-class _Timeout(Exception):
-    pass
+# --- the child interpreter: pytsk3 ----------------------------------------------------------------
 
 
-class _Session:
-    """One read of one image: the programs, the shared deadline, the messages gathered so far."""
+def version_in_process() -> str:
+    import pytsk3
 
-    def __init__(self, backend: SleuthkitBackend, image: Path, deadline: float) -> None:
-        self.tools, self.image, self.deadline = backend, str(image), deadline
-        self.messages: list[Message] = []
+    return f"pytsk3 {pytsk3.get_version()} (TSK {pytsk3.TSK_VERSION_STR})"
 
-    def run(self, program: str, *args: str) -> proc.Completed:
-        done = proc.run([program, *args], timeout=max(self.deadline - time.monotonic(), 0.001))
-        if done.timed_out:
-            raise _Timeout(done.describe())
-        return done
 
-    def complain(self, done: proc.Completed, path: str | None) -> None:
-        said = stderr_messages(show_bytes(done.stderr), path)
-        self.messages.extend(said or [Message("error", f"{NAME}-error", done.describe(), path)])
+def _sha256(f: Any) -> str:
+    """What `icat` would print, hashed: the file's data through tsk_fs_file_read, to its size."""
+    h, size, offset = hashlib.sha256(), int(f.info.meta.size), 0
+    while offset < size:
+        chunk: bytes = f.read_random(offset, min(CHUNK, size - offset))
+        if not chunk:
+            break
+        h.update(chunk)
+        offset += len(chunk)
+    return h.hexdigest()
 
-    def content(self, inode: int, path: str) -> str | None:
-        done = self.run(self.tools.icat, *FSTYPE, self.image, str(inode))
-        if not done.ok:
-            self.complain(done, path)
-            return None
-        return digest(done.stdout)
 
-    def seen(self, entry: FlsEntry, sha: str | None) -> SeenEntry:
-        done = self.run(self.tools.istat, *FSTYPE, self.image, str(entry.inode))
-        if not done.ok:
-            self.complain(done, entry.path)
-        short = parse_istat_name(show_bytes(done.stdout)) if done.ok else None
-        kind: Kind = entry.kind or "file"
-        size = None if kind == "dir" else entry.size
-        name = entry.path.rsplit("/", 1)[-1]
-        return SeenEntry(entry.path, name, kind, short, size, sha, {"inode": str(entry.inode)})
+def _names(fs: Any, inode: int, where: str, messages: list[Message]) -> list[Any]:
+    """What a directory yields before it ends or TSK raises (the error becomes a Message)."""
+    out: list[Any] = []
+    try:
+        out.extend(fs.open_dir(inode=inode))
+    except OSError as exc:
+        messages.append(Message("error", f"{NAME}-error", str(exc), where or None))
+    return out
 
-    def lookup(self, path: str, kinds: dict[int, Kind | None], contents: dict[int, str | None]) -> Lookup:
-        """`ifind -n` is TSK's own path lookup (tsk_fs_path2inum); content comes from `icat` on its answer."""
-        done = self.run(self.tools.ifind, *FSTYPE, "-n", "/" + path, self.image)
-        inode = parse_ifind(show_bytes(done.stdout)) if done.ok else None
-        if inode is None:
-            said = show_bytes(done.stdout + done.stderr).strip() or done.describe()
-            return Lookup(path, False, error=said)
-        if kinds.get(inode) == "dir":
+
+def _walk(fs: Any) -> tuple[list[SeenEntry], list[Message]]:
+    """Every allocated name below the root, as tsk_fs_dir_walk gives it (what fls prints).
+
+    The short name is TSK_FS_NAME.shrt_name, or the name itself when the entry has no long name:
+    that is what `istat` prints as `Name:` (TSK_FS_META.name2, which pytsk3 does not expose).
+    Virtual names ($MBR, $FAT1, $OrphanFiles) are skipped: `listed` drops them from the listing.
+    """
+    import pytsk3
+
+    seen: list[SeenEntry] = []
+    messages: list[Message] = []
+    root = int(fs.info.root_inum)
+    pending: list[tuple[str, int]] = [("", root)]
+    visited = {root}
+    while pending:
+        where, inode = pending.pop(0)
+        for f in _names(fs, inode, where, messages):
+            name = f.info.name
+            raw = bytes(name.name)
+            if raw in (b".", b"..") or int(name.flags) & int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC):
+                continue
+            if name.type in (pytsk3.TSK_FS_NAME_TYPE_VIRT, pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR):
+                continue
+            text = show_bytes(raw)
+            path = f"{where}/{text}" if where else text
+            short = show_bytes(bytes(name.shrt_name or b"") or raw)
+            extra = {"inode": str(name.meta_addr)}
+            if name.type == pytsk3.TSK_FS_NAME_TYPE_DIR:
+                seen.append(SeenEntry(path, text, "dir", short, None, None, extra))
+                if name.meta_addr not in visited:
+                    visited.add(name.meta_addr)
+                    pending.append((path, int(name.meta_addr)))
+                continue
+            sha: str | None = None
+            try:
+                sha = _sha256(f)
+            except OSError as exc:
+                messages.append(Message("error", f"{NAME}-error", str(exc), path))
+            seen.append(SeenEntry(path, text, "file", short, int(f.info.meta.size), sha, extra))
+    return seen, messages
+
+
+def _lookup(fs: Any, path: str) -> Lookup:
+    """fs.open is tsk_fs_file_open: tsk_fs_path2inum (what `ifind -n` does), then the inode's data."""
+    import pytsk3
+
+    try:
+        f = fs.open("/" + path)
+        if f.info.meta.type == pytsk3.TSK_FS_META_TYPE_DIR:
             return Lookup(path, True)
-        sha = contents[inode] if inode in contents else self.content(inode, path)
-        return Lookup(path, True, sha, None if sha else f"icat could not read inode {inode}")
+        return Lookup(path, True, _sha256(f))
+    except OSError as exc:
+        return Lookup(path, False, error=str(exc))
+
+
+def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
+    """The pytsk3 half of a read; entries carry `extra["inode"]` for the parent to join on."""
+    import pytsk3
+
+    fs = pytsk3.FS_Info(pytsk3.Img_Info(str(image)), type=pytsk3.TSK_FS_TYPE_FAT_DETECT)
+    entries, messages = _walk(fs)
+    lookups = [_lookup(fs, path) for path in expected]
+    return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(messages))
+
+
+# --- the parent -----------------------------------------------------------------------------------
+
+
+def joined(fls: Sequence[FlsEntry], walked: Sequence[SeenEntry]) -> tuple[list[SeenEntry], list[Message]]:
+    """fls's paths, kinds and sizes with pytsk3's short names and content, matched by inode."""
+    by_inode = {e.extra["inode"]: e for e in walked}
+    entries: list[SeenEntry] = []
+    messages: list[Message] = []
+    for e in fls:
+        inode = str(e.inode)
+        other = by_inode.get(inode)
+        if other is None:
+            text = f"inode {inode} is listed by fls but pytsk3 did not reach it"
+            messages.append(Message("warning", f"{NAME}-not-walked", text, e.path))
+        kind: Kind = e.kind or "file"
+        size = None if kind == "dir" else e.size
+        short = other.short_name if other else None
+        sha = other.sha256 if other and kind == "file" else None
+        name = e.path.rsplit("/", 1)[-1]
+        entries.append(SeenEntry(e.path, name, kind, short, size, sha, {"inode": inode}))
+    return entries, messages
 
 
 class SleuthkitBackend:
@@ -142,45 +200,52 @@ class SleuthkitBackend:
     capabilities = Capabilities(short_names=True, content=True, lookups=True)
 
     def __init__(
-        self, fls: str = "fls", istat: str = "istat", ifind: str = "ifind", icat: str = "icat"
+        self, fls: str = "fls", module: str = __name__, env: Mapping[str, str] | None = None
     ) -> None:
-        self.fls, self.istat, self.ifind, self.icat = fls, istat, ifind, icat
+        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
+        self.fls, self.module, self.env = fls, module, env
         self._version: str | None = None
 
     def available(self) -> Availability:
-        ok = all(shutil.which(p) for p in (self.fls, self.istat, self.ifind, self.icat))
-        return Availability(True) if ok else Availability(False, HINT)
+        missing = []
+        if not shutil.which(self.fls):
+            missing.append(HINT_TOOLS)
+        if importlib.util.find_spec("pytsk3") is None:
+            missing.append(HINT_LIBRARY)
+        return Availability(False, " and ".join(missing)) if missing else Availability(True)
 
     def version(self) -> str:
+        """fls's TSK version, then the pytsk3 release (which bundles its own TSK)."""
         if self._version is None:
             done = proc.run([self.fls, "-V"], timeout=DEFAULT_TIMEOUT)
-            self._version = parse_version(show_bytes(done.stdout)) if done.ok else "unknown"
+            tools = parse_version(show_bytes(done.stdout)) if done.ok else "unknown"
+            import importlib.metadata  # here, not at the top: it slows the child's start by ~0.1 s
+
+            try:
+                library = importlib.metadata.version("pytsk3")
+            except importlib.metadata.PackageNotFoundError:
+                library = "not installed"
+            self._version = f"{tools}, pytsk3 {library}"
         return self._version
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
-        if not self.available().ok:
-            return Reading(NAME, "not installed", "unavailable", detail=HINT)
+        availability = self.available()
+        if not availability.ok:
+            return Reading(NAME, "not installed", "unavailable", detail=availability.hint)
         version, start = self.version(), time.monotonic()
         done = proc.run([self.fls, "-r", "-p", "-l", *FSTYPE, str(image)], timeout=timeout)
         if not done.ok:
             return _failed(version, done)
-        session = _Session(self, image, start + timeout)
-        session.messages.extend(stderr_messages(show_bytes(done.stderr)))
         fls = listed(parse_fls(show_bytes(done.stdout)))
-        entries: list[SeenEntry] = []
-        lookups: list[Lookup] = []
-        status: Status = "ok"
-        detail = ""
-        try:
-            contents = {e.inode: session.content(e.inode, e.path) for e in fls if e.kind == "file"}
-            entries = [session.seen(e, contents.get(e.inode)) for e in fls]
-            kinds = {e.inode: e.kind for e in fls}
-            lookups = [session.lookup(path, kinds, contents) for path in expected]
-        except _Timeout as late:
-            status, detail = "timeout", str(late)
+        left = max(start + timeout - time.monotonic(), 0.001)
+        child = proc.run_python(NAME, version, self.module, image, expected, left, env=self.env)
+        entries, unreached = joined(fls, child.entries)
+        if child.status != "ok":  # a crash or a hang in the child: the listing alone, nothing unreached
+            unreached = []
         return Reading(
-            NAME, version, status, tuple(entries), tuple(lookups), tuple(session.messages),
-            time.monotonic() - start, detail,
+            NAME, version, child.status, tuple(entries), child.lookups,
+            (*stderr_messages(show_bytes(done.stderr)), *child.messages, *unreached),
+            time.monotonic() - start, child.detail,
         )  # fmt: skip
 
 
