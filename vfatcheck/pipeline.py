@@ -75,7 +75,7 @@ def plan(config: RunConfig) -> list[ImageJob]:
     return jobs
 
 
-def _build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[str, str]]]:
+def build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[str, str]]]:
     """The image of every case the builder accepts in this form; the others are skipped, with why.
 
     Usually every case is accepted; only when the whole set is refused (shortonly refuses names
@@ -100,7 +100,7 @@ def _build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[st
 
 
 def build(job: ImageJob, seed: int, directory: Path) -> BuiltJob:
-    built, skipped = _build_accepted(job, seed)
+    built, skipped = build_accepted(job, seed)
     path = directory / f"{job.key}.img"
     path.unlink(missing_ok=True)
     path.write_bytes(built.data)
