@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -96,3 +97,13 @@ def test_bad_usage_exits_2(args: list[str], message: str, capsys: pytest.Capture
         code = exc.code
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_gzipped_report_serves_as_baseline(outputs: dict[str, Path], tmp_path: Path) -> None:
+    args = [*SMALL, "--parsers", "reference,mtools,7zip"]
+    first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
+    assert cli.main([*args, "--json", str(first)]) == 0
+    assert cli.main([*args, "--json", str(second), "--baseline", str(first)]) == 0
+    assert first.read_bytes()[:2] == b"\x1f\x8b"
+    unzipped = load_report(gzip.decompress(first.read_bytes()).decode("utf-8"))
+    assert unzipped.results == load_report(outputs["json"].read_text(encoding="utf-8")).results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import shutil
 import sys
@@ -17,6 +18,7 @@ from vfatcheck.model import FAT_TYPES, FORMS
 from vfatcheck.reports import Progress, load_report, render_html, render_json, render_junit, render_terminal
 from vfatcheck.verdicts import RunReport
 
+GZIP_MAGIC = b"\x1f\x8b"
 HELP = "build the corpus in every form and FAT type, read it through every parser, report problems"
 DESCRIPTION = """\
 The compatibility matrix. vfatcheck writes every case of the corpus in each chosen on-disk form
@@ -83,11 +85,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel workers")
     matrix.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per parser and image")
     out = parser.add_argument_group("output")
-    out.add_argument("--json", type=Path, metavar="F", help="write the JSON report (docs/report-schema.json)")
+    out.add_argument(
+        "--json",
+        type=Path,
+        metavar="F",
+        help="write the JSON report (docs/report-schema.json); gzip when F ends in .gz",
+    )
     out.add_argument("--junit", type=Path, metavar="F", help="write JUnit XML (one testcase per cell)")
     out.add_argument("--html", type=Path, metavar="F", help="write a self-contained HTML report")
     out.add_argument(
-        "--baseline", type=Path, metavar="F", help="a saved JSON report: exit 1 if a verdict differs"
+        "--baseline",
+        type=Path,
+        metavar="F",
+        help="a saved JSON report (.json or .json.gz): exit 1 if a verdict differs",
     )
     out.add_argument(
         "--keep",
@@ -110,12 +120,19 @@ def select_cases(args: argparse.Namespace) -> tuple[cases.Case, ...]:
     return cases.select(args.corpus, count=args.count, seed=args.seed, only=args.cases)
 
 
+def write_report(path: Path, text: str) -> None:
+    """UTF-8 text; gzip (reproducible: no timestamp) when the file name ends in .gz."""
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data, mtime=0) if path.name.endswith(".gz") else data)
+
+
 def load_baseline(path: Path | None) -> RunReport | None:
     if path is None:
         return None
     try:
-        return load_report(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        raw = path.read_bytes()
+        return load_report((gzip.decompress(raw) if raw[:2] == GZIP_MAGIC else raw).decode("utf-8"))
+    except (OSError, ValueError, EOFError) as exc:
         raise UserInputError(f"--baseline {path}: {exc}") from exc
 
 
@@ -140,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     print(render_terminal(report, color=color, width=width, timings=args.timings))
     for path, render in ((args.json, render_json), (args.junit, render_junit), (args.html, render_html)):
         if path is not None:
-            path.write_text(render(report), encoding="utf-8")
+            write_report(path, render(report))
     if baseline is None:
         return 0
     differences = pipeline.baseline_differences(baseline, report)
