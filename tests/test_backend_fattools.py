@@ -14,6 +14,7 @@ import pytest
 import vfatcheck
 from tests.imagetools import REALWORLD, have, mtools_image, realworld
 from vfatcheck.backends import fattools
+from vfatcheck.backends.libsink import log_level
 from vfatcheck.builder import build_image
 from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
 from vfatcheck.model import Item, Manifest, Reading, digest
@@ -87,7 +88,7 @@ def test_available_and_version() -> None:
 
 
 def test_log_records_keep_their_level() -> None:
-    assert [fattools.log_level(n) for n in (20, 30, 40, 50)] == ["info", "warning", "error", "error"]
+    assert [log_level(n) for n in (20, 30, 40, 50)] == ["info", "warning", "error", "error"]
 
 
 # --- live reads -----------------------------------------------------------------------------------

@@ -9,74 +9,25 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import logging
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
-from vfatcheck.model import Level, Lookup, Message, Reading, SeenEntry, digest
+from vfatcheck.backends.libsink import MessageSink, describe, listening
+from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
 
 NAME = "dissect.fat"
 HINT = "pip install 'vfatcheck[all]'"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
 
 
-def log_level(levelno: int) -> Level:
-    return "error" if levelno >= logging.ERROR else "warning" if levelno >= logging.WARNING else "info"
-
-
-class _Sink(logging.Handler):
-    """Collects the library's warnings and log records as Messages, each tagged with a path."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[Message] = []
-        self.path: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        code = f"dissect-fat-log-{record.levelname.lower()}"
-        self.messages.append(Message(log_level(record.levelno), code, record.getMessage(), self.path))
-
-    @contextmanager
-    def at(self, path: str | None) -> Iterator[None]:
-        self.path = path
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-        for w in caught:
-            self.messages.append(Message("warning", "dissect-fat-warning", str(w.message), path))
-
-    def error(self, code: str, exc: BaseException, path: str | None) -> None:
-        self.messages.append(Message("error", code, _describe(exc), path))
-
-
-@contextmanager
-def _listening() -> Iterator[_Sink]:
-    sink = _Sink()
-    root = logging.getLogger()
-    root.addHandler(sink)
-    old = root.level
-    root.setLevel(logging.INFO)
-    try:
-        yield sink
-    finally:
-        root.removeHandler(sink)
-        root.setLevel(old)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
 def version_in_process() -> str:
     return importlib.metadata.version("dissect.fat")
 
 
-def _children(directory: Any, where: str, sink: _Sink) -> list[Any]:
+def _children(directory: Any, where: str, sink: MessageSink) -> list[Any]:
     """Everything iterdir() yields before it ends or raises; '.', '..' and volume labels left out."""
     out: list[Any] = []
     try:
@@ -103,11 +54,11 @@ def _seen(entry: Any, path: str) -> SeenEntry:
     try:
         sha = digest(entry.open().read())
     except Exception as exc:
-        extra["content_error"] = _describe(exc)
+        extra["content_error"] = describe(exc)
     return SeenEntry(path, name, "file", short, int(entry.size), sha, extra)
 
 
-def _walk(root: Any, sink: _Sink) -> list[SeenEntry]:
+def _walk(root: Any, sink: MessageSink) -> list[SeenEntry]:
     seen: list[SeenEntry] = []
     pending: list[tuple[str, Any]] = [("", root)]
     visited = {0, root.cluster or 0}
@@ -134,13 +85,13 @@ def _lookup(fatfs: Any, path: str) -> Lookup:
             return Lookup(path, True)
         return Lookup(path, True, digest(entry.open().read()))
     except Exception as exc:
-        return Lookup(path, False, error=_describe(exc))
+        return Lookup(path, False, error=describe(exc))
 
 
 def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
     from dissect.fat import FATFS
 
-    with _listening() as sink, image.open("rb") as fh:
+    with listening("dissect-fat") as sink, image.open("rb") as fh:
         with sink.at(None):
             fatfs = FATFS(fh)
         entries = _walk(fatfs.root, sink)

@@ -13,17 +13,16 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import logging
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends.libsink import MessageSink, describe, listening
 from vfatcheck.layout.direntry import ATTR_VOLUME_ID
-from vfatcheck.model import Level, Lookup, Message, Reading, SeenEntry, digest
+from vfatcheck.model import Lookup, Reading, SeenEntry, digest
 
 NAME = "fattools"
 HINT = "pip install 'vfatcheck[all]'"
@@ -31,53 +30,6 @@ LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the 
 # vfatcheck's observation, not FATtools' words: IsLabel() is true although the 8.3 entry has no
 # ATTR_VOLUME_ID bit (FATtools 1.1.23 tests byte 0x0B of the first LFN slot; maxpat78/FATtools#22).
 HIDDEN_CODE = "fattools-hidden-as-label"
-
-
-def log_level(levelno: int) -> Level:
-    return "error" if levelno >= logging.ERROR else "warning" if levelno >= logging.WARNING else "info"
-
-
-class _Sink(logging.Handler):
-    """Collects the library's warnings and log records as Messages, each tagged with a path."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[Message] = []
-        self.path: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        code = f"{NAME}-log-{record.levelname.lower()}"
-        self.messages.append(Message(log_level(record.levelno), code, record.getMessage(), self.path))
-
-    @contextmanager
-    def at(self, path: str | None) -> Iterator[None]:
-        self.path = path
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-        for w in caught:
-            self.messages.append(Message("warning", f"{NAME}-warning", str(w.message), path))
-
-    def add(self, level: Level, code: str, text: str, path: str | None) -> None:
-        self.messages.append(Message(level, code, text, path))
-
-
-@contextmanager
-def _listening() -> Iterator[_Sink]:
-    sink = _Sink()
-    root = logging.getLogger()
-    root.addHandler(sink)
-    old = root.level
-    root.setLevel(logging.INFO)
-    try:
-        yield sink
-    finally:
-        root.removeHandler(sink)
-        root.setLevel(old)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def version_in_process() -> str:
@@ -123,11 +75,11 @@ def _seen(directory: Any, entry: Any, path: str, name: str) -> SeenEntry:
     try:
         sha = digest(_content(directory, entry))
     except Exception as exc:
-        extra["content_error"] = _describe(exc)
+        extra["content_error"] = describe(exc)
     return SeenEntry(path, name, "file", short, int(entry.dwFileSize), sha, extra)
 
 
-def _entries(directory: Any, where: str, sink: _Sink) -> Iterator[Any]:
+def _entries(directory: Any, where: str, sink: MessageSink) -> Iterator[Any]:
     """What Dirtable.walk() would consider: iterator() minus IsLabel() entries."""
     try:
         for entry in directory.iterator():
@@ -137,10 +89,10 @@ def _entries(directory: Any, where: str, sink: _Sink) -> Iterator[Any]:
                 continue
             yield entry
     except Exception as exc:
-        sink.add("error", f"{NAME}-directory-error", _describe(exc), where or None)
+        sink.add("error", f"{NAME}-directory-error", describe(exc), where or None)
 
 
-def _walk(root: Any, sink: _Sink) -> list[SeenEntry]:
+def _walk(root: Any, sink: MessageSink) -> list[SeenEntry]:
     seen: list[SeenEntry] = []
     pending: list[tuple[str, Any]] = [("", root)]
     visited = {0, int(root.start)}
@@ -150,7 +102,7 @@ def _walk(root: Any, sink: _Sink) -> list[SeenEntry]:
             try:
                 name = str(entry.Name())
             except Exception as exc:
-                sink.add("error", f"{NAME}-entry-error", _describe(exc), where or None)
+                sink.add("error", f"{NAME}-entry-error", describe(exc), where or None)
                 continue
             if name in (".", ".."):
                 continue
@@ -162,7 +114,12 @@ def _walk(root: Any, sink: _Sink) -> list[SeenEntry]:
 
 
 def _descend(
-    directory: Any, entry: Any, where: tuple[str, str], sink: _Sink, visited: set[int], pending: list[Any]
+    directory: Any,
+    entry: Any,
+    where: tuple[str, str],
+    sink: MessageSink,
+    visited: set[int],
+    pending: list[Any],
 ) -> None:
     path, name = where
     if entry.Start() in visited:
@@ -172,7 +129,7 @@ def _descend(
     try:
         sub = directory.opendir(name)
     except Exception as exc:
-        sink.add("error", f"{NAME}-opendir-error", _describe(exc), path)
+        sink.add("error", f"{NAME}-opendir-error", describe(exc), path)
         return
     if sub is None:
         sink.add("error", f"{NAME}-opendir-error", "opendir() found no directory by this name", path)
@@ -190,13 +147,13 @@ def _lookup(root: Any, path: str) -> Lookup:
             return Lookup(path, True)
         return Lookup(path, False, error="open() gave an invalid handle and opendir() gave None")
     except Exception as exc:
-        return Lookup(path, False, error=_describe(exc))
+        return Lookup(path, False, error=describe(exc))
 
 
 def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
     fat, volume = _import_fattools()
     version = version_in_process()
-    with _listening() as sink, proc.private_copy(image) as copy:
+    with listening(NAME) as sink, proc.private_copy(image) as copy:
         with sink.at(None):
             root = volume.vopen(str(copy), "rb")
         if not isinstance(root, fat.Dirtable):

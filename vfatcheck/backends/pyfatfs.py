@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import logging
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
-from vfatcheck.model import Level, Lookup, Message, Reading, SeenEntry, digest
+from vfatcheck.backends.libsink import MessageSink, describe, listening
+from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
 
 NAME = "pyfatfs"
 HINT = "pip install 'vfatcheck[all]'"
@@ -38,48 +37,6 @@ def warning_code(text: str) -> str:
         if text.startswith(prefix):
             return code
     return "pyfatfs-warning"
-
-
-def log_level(levelno: int) -> Level:
-    return "error" if levelno >= logging.ERROR else "warning" if levelno >= logging.WARNING else "info"
-
-
-class _Sink(logging.Handler):
-    """Collects the library's warnings and log records as Messages, each tagged with a path."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[Message] = []
-        self.path: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        code = f"{NAME}-log-{record.levelname.lower()}"
-        self.messages.append(Message(log_level(record.levelno), code, record.getMessage(), self.path))
-
-    @contextmanager
-    def at(self, path: str | None) -> Iterator[None]:
-        """Attribute whatever the library says inside the block to `path` (None: the volume)."""
-        self.path = path
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-        for w in caught:
-            text = str(w.message)
-            self.messages.append(Message("warning", warning_code(text), text, path))
-
-
-@contextmanager
-def _listening() -> Iterator[_Sink]:
-    sink = _Sink()
-    root = logging.getLogger()
-    root.addHandler(sink)
-    old = root.level
-    root.setLevel(logging.INFO)
-    try:
-        yield sink
-    finally:
-        root.removeHandler(sink)
-        root.setLevel(old)
 
 
 def version_in_process() -> str:
@@ -136,7 +93,7 @@ def _seen(pyfat: Any, entry: Any, path: str, name: str) -> SeenEntry:
     return SeenEntry(path, name, "file", short, int(entry.filesize), sha, extra)
 
 
-def _walk(pyfat: Any, sink: _Sink) -> list[SeenEntry]:
+def _walk(pyfat: Any, sink: MessageSink) -> list[SeenEntry]:
     seen: list[SeenEntry] = []
     pending: list[tuple[str, Any]] = [("", pyfat.root_dir)]
     visited = {0, int(pyfat.root_dir.get_cluster())}
@@ -146,7 +103,7 @@ def _walk(pyfat: Any, sink: _Sink) -> list[SeenEntry]:
             with sink.at(where or None):
                 dirs, files, _specials = directory.get_entries()
         except Exception as exc:
-            sink.messages.append(Message("error", f"{NAME}-directory-error", _describe(exc), where))
+            sink.messages.append(Message("error", f"{NAME}-directory-error", describe(exc), where))
             continue
         for entry in dirs + files:
             name = _shown_name(entry)
@@ -162,10 +119,6 @@ def _walk(pyfat: Any, sink: _Sink) -> list[SeenEntry]:
     return seen
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
 def _lookup(filesystem: Any, path: str) -> Lookup:
     """Open `path` through PyFilesystem2 (getinfo, then readbytes): pyfatfs' lookup by name."""
     try:
@@ -173,11 +126,11 @@ def _lookup(filesystem: Any, path: str) -> Lookup:
             return Lookup(path, True)
         return Lookup(path, True, digest(filesystem.readbytes(path)))
     except Exception as exc:
-        return Lookup(path, False, error=_describe(exc))
+        return Lookup(path, False, error=describe(exc))
 
 
 def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
-    with _listening() as sink:
+    with listening(NAME, warning_code) as sink:
         with sink.at(None):
             filesystem = _open(image)
         try:
