@@ -14,7 +14,7 @@ import pytest
 import vfatcheck
 from tests.imagetools import REALWORLD, have, mtools_image, realworld
 from vfatcheck.backends import dissect_fat
-from vfatcheck.backends.libsink import log_level
+from vfatcheck.backends.library import log_level
 from vfatcheck.builder import build_image
 from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
 from vfatcheck.model import Item, Manifest, Reading, digest

@@ -8,18 +8,15 @@ entries yielded before the error and adds an error Message for that directory.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
-from vfatcheck.backends.libsink import MessageSink, describe, listening
+from vfatcheck.backends.base import Capabilities
+from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
 
 NAME = "dissect.fat"
-HINT = "pip install 'vfatcheck[all]'"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
 
 
@@ -102,35 +99,13 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
     return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
 
 
-class DissectFatBackend:
+class DissectFatBackend(LibraryBackend):
     name = NAME
     capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    requires = ("dissect.fat",)
 
-    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
-        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
-        self.module = module
-        self.env = env
-        self._version: str | None = None
-
-    def available(self) -> Availability:
-        try:
-            found = importlib.util.find_spec("dissect.fat") is not None
-        except ModuleNotFoundError:
-            found = False
-        return Availability(True) if found else Availability(False, HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            try:
-                self._version = version_in_process()
-            except importlib.metadata.PackageNotFoundError:
-                self._version = "not installed"
-        return self._version
-
-    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
-        if not self.available().ok:
-            return Reading(NAME, self.version(), "unavailable", detail=HINT)
-        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+    def library_version(self) -> str:
+        return version_in_process()
 
 
-BACKEND = DissectFatBackend()
+BACKEND = DissectFatBackend(module=__name__)

@@ -12,17 +12,15 @@ UTF-8 decode that replaces every non-ASCII CP437 byte with U+FFFD. The binding e
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends.base import Capabilities
+from vfatcheck.backends.library import LibraryBackend
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
 
 NAME = "fatfs"
-HINT = "pip install 'vfatcheck[all]'"
 CODE_PAGE = "cp437"
 DRIVE = b"0:"
 CHUNK = 1 << 16
@@ -169,31 +167,13 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
     return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(messages))
 
 
-class FatfsBackend:
+class FatfsBackend(LibraryBackend):
     name = NAME
     capabilities = Capabilities(short_names=False, content=True, lookups=True)
+    requires = ("fatfs",)
 
-    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
-        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
-        self.module = module
-        self.env = env
-        self._version: str | None = None
-
-    def available(self) -> Availability:
-        return Availability(True) if importlib.util.find_spec("fatfs") else Availability(False, HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            try:
-                self._version = version_in_process()
-            except importlib.metadata.PackageNotFoundError:
-                self._version = "not installed"
-        return self._version
-
-    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
-        if not self.available().ok:
-            return Reading(NAME, self.version(), "unavailable", detail=HINT)
-        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+    def library_version(self) -> str:
+        return version_in_process()
 
 
-BACKEND = FatfsBackend()
+BACKEND = FatfsBackend(module=__name__)

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import importlib.util
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
-from vfatcheck.backends.libsink import MessageSink, describe, listening
+from vfatcheck.backends.base import Capabilities
+from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.layout.direntry import ATTR_VOLUME_ID
 from vfatcheck.model import Lookup, Reading, SeenEntry, digest
 
 NAME = "fattools"
-HINT = "pip install 'vfatcheck[all]'"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
 # vfatcheck's observation, not FATtools' words: IsLabel() is true although the 8.3 entry has no
 # ATTR_VOLUME_ID bit (FATtools 1.1.23 tests byte 0x0B of the first LFN slot; maxpat78/FATtools#22).
@@ -170,31 +168,13 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
     return Reading(NAME, version, "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
 
 
-class FattoolsBackend:
+class FattoolsBackend(LibraryBackend):
     name = NAME
     capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    requires = ("FATtools",)
 
-    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
-        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
-        self.module = module
-        self.env = env
-        self._version: str | None = None
-
-    def available(self) -> Availability:
-        return Availability(True) if importlib.util.find_spec("FATtools") else Availability(False, HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            try:
-                self._version = version_in_process()
-            except importlib.metadata.PackageNotFoundError:
-                self._version = "not installed"
-        return self._version
-
-    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
-        if not self.available().ok:
-            return Reading(NAME, self.version(), "unavailable", detail=HINT)
-        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+    def library_version(self) -> str:
+        return version_in_process()
 
 
-BACKEND = FattoolsBackend()
+BACKEND = FattoolsBackend(module=__name__)

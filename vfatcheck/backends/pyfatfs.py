@@ -7,19 +7,16 @@ cannot write to it. pyfatfs reports anomalies only as Python warnings; they beco
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
-from vfatcheck.backends.libsink import MessageSink, describe, listening
+from vfatcheck.backends.base import Capabilities
+from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
 
 NAME = "pyfatfs"
-HINT = "pip install 'vfatcheck[all]'"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
 
 # pyfatfs' own warning texts (pyfatfs 1.1.0) and the stable codes vfatcheck gives them.
@@ -144,33 +141,13 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
     return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
 
 
-class PyfatfsBackend:
+class PyfatfsBackend(LibraryBackend):
     name = NAME
     capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    requires = ("pyfatfs", "fs")
 
-    def __init__(self, module: str = __name__, env: Mapping[str, str] | None = None) -> None:
-        """`module` is what the child imports; tests point it at a stand-in that hangs or crashes."""
-        self.module = module
-        self.env = env
-        self._version: str | None = None
-
-    def available(self) -> Availability:
-        if importlib.util.find_spec("pyfatfs") and importlib.util.find_spec("fs"):
-            return Availability(True)
-        return Availability(False, HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            try:
-                self._version = version_in_process()
-            except importlib.metadata.PackageNotFoundError:
-                self._version = "not installed"
-        return self._version
-
-    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
-        if not self.available().ok:
-            return Reading(NAME, self.version(), "unavailable", detail=HINT)
-        return proc.run_python(NAME, self.version(), self.module, image, expected, timeout, env=self.env)
+    def library_version(self) -> str:
+        return version_in_process()
 
 
-BACKEND = PyfatfsBackend()
+BACKEND = PyfatfsBackend(module=__name__)

@@ -1,17 +1,66 @@
-"""What a Python FAT library says while it reads (log records, warnings), collected as Messages.
+"""The common part of back-ends whose parser is a Python library (pyfatfs, dissect.fat, fatfs, fattools).
 
-Used inside the child interpreter of the library back-ends (pyfatfs, dissect.fat, fattools): a
-library's own words become data, each tagged with the path being read when it spoke.
+The library runs in a child interpreter (proc.run_python), so that its hang or crash becomes a
+reading. Inside the child, what the library says (log records, warnings) is collected as Messages,
+each tagged with the path being read when it spoke.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
-from vfatcheck.model import Level, Message
+from vfatcheck.backends import proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.model import Level, Message, Reading
+
+HINT = "pip install 'vfatcheck[all]'"
+
+
+class LibraryBackend:
+    """A back-end reading through `module.read_in_process` in a child interpreter.
+
+    Subclasses name the back-end, its capabilities, the importable packages it needs and how to
+    ask the library for its version. `module` is what the child imports; tests point it at a
+    stand-in that hangs or crashes.
+    """
+
+    name: str
+    capabilities: Capabilities
+    requires: tuple[str, ...]
+
+    def __init__(self, module: str, env: Mapping[str, str] | None = None) -> None:
+        self.module = module
+        self.env = env
+        self._version: str | None = None
+
+    def library_version(self) -> str:
+        raise NotImplementedError
+
+    def available(self) -> Availability:
+        try:
+            found = all(importlib.util.find_spec(name) is not None for name in self.requires)
+        except ModuleNotFoundError:  # the parent package of a dotted name is missing
+            found = False
+        return Availability(True) if found else Availability(False, HINT)
+
+    def version(self) -> str:
+        if self._version is None:
+            try:
+                self._version = self.library_version()
+            except importlib.metadata.PackageNotFoundError:
+                self._version = "not installed"
+        return self._version
+
+    def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        if not self.available().ok:
+            return Reading(self.name, self.version(), "unavailable", detail=HINT)
+        return proc.run_python(self.name, self.version(), self.module, image, expected, timeout, env=self.env)
 
 
 def log_level(levelno: int) -> Level:
