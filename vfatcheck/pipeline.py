@@ -27,6 +27,9 @@ from vfatcheck.model import Item, Manifest, Reading
 from vfatcheck.verdicts import CaseInfo, ParserInfo, RunReport, Verdict
 
 ProgressFn = Callable[[int, int, str], None]
+# The case of an entry a parser shows outside every case directory of a shared image, e.g. the
+# FSCK0000.REC files fsck.fat would create from lost clusters.
+OUTSIDE_CASES = "(outside cases)"
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def case_resolver(job: ImageJob) -> Callable[[str], str]:
         return lambda _path: only
     # folded: a parser may show the 8.3 case directory in another case (GRUB lower-cases it)
     by_dir = {case_dir(c).casefold(): c.id for c in job.cases}
-    return lambda path: by_dir.get(path.split("/", 1)[0].casefold(), path)
+    return lambda path: by_dir.get(path.split("/", 1)[0].casefold(), OUTSIDE_CASES)
 
 
 class _Clock:
@@ -188,6 +191,8 @@ def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
                 reading = Reading(parser, "", "unavailable", detail=hint)
                 results += _verdicts(built, parser, reading)
     cases = tuple(CaseInfo(c.id, c.group, c.reason) for c in config.cases)
+    if any(r.case == OUTSIDE_CASES for r in results):
+        cases += (CaseInfo(OUTSIDE_CASES, "image", "entries a parser shows outside every case directory"),)
     meta = {"skipped": "\n".join(skipped_meta)} if skipped_meta else {}
     return RunReport(
         vfatcheck_version=__version__,
