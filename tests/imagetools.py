@@ -8,6 +8,10 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
+from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
+
 REALWORLD = Path(__file__).resolve().parents[1].parent / "shared" / "realworld"
 MTOOLS_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "LC_ALL": "C.UTF-8"}
 SIZES_MB = {12: 1, 16: 16, 32: 40}
@@ -53,4 +57,55 @@ def realworld(name: str, dest: Path) -> Path:
 
     out = dest / name.removesuffix(".gz")
     out.write_bytes(gzip.decompress((REALWORLD / name).read_bytes()))
+    return out
+
+
+# Shared by the library back-ends' tests (pyfatfs, dissect.fat, fattools).
+LIBRARY_FILES = {
+    "Long File Name.txt": b"hello",
+    "readme.txt": b"lower case 8.3",
+    "UPPER.TXT": b"",
+    "DIR/Sub Dir/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat": b"abc" * 700,
+    "\u65e5\u672c\u8a9e\u306e\u30d5\u30a1\u30a4\u30eb.txt": b"cjk",
+}
+LIBRARY_DIRS = ("Empty Dir",)
+LIBRARY_EXPECTED = (*LIBRARY_FILES, *LIBRARY_DIRS, "DIR", "DIR/Sub Dir")
+
+
+def nodual_patch(image: Path, short: bytes, dummy8: bytes) -> None:
+    """Turn one mtools entry into the SPEC A.3 form: dummy bytes 0-7, NT byte 0x20, slot checksums redone."""
+    data = bytearray(image.read_bytes())
+    pos = data.find(short)
+    assert pos > 0 and pos % 32 == 0 and data.find(short, pos + 1) == -1
+    data[pos : pos + 8] = dummy8
+    data[pos + 12] = FAT_NO_83NAME
+    checksum = lfn_checksum(bytes(data[pos : pos + 11]))
+    slot = pos - 32
+    while data[slot + 11] == ATTR_LONG_NAME:
+        data[slot + 13] = checksum
+        if data[slot] & LAST_LONG_ENTRY:
+            break
+        slot -= 32
+    image.write_bytes(bytes(data))
+
+
+def library_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """FAT12/16/32 mtools images of LIBRARY_FILES: standard, hand-patched nodual, one broken checksum."""
+    if not have("mkfs.fat", "mcopy", "mmd"):
+        pytest.skip("needs mkfs.fat and mtools")
+    out: dict[str, Path] = {}
+    for fat in (12, 16, 32):
+        work = tmp_path_factory.mktemp(f"fat{fat}")
+        out[f"standard-{fat}"] = mtools_image(work / "standard.img", fat, LIBRARY_FILES, LIBRARY_DIRS)
+        nodual = work / "nodual.img"
+        nodual.write_bytes(out[f"standard-{fat}"].read_bytes())
+        nodual_patch(nodual, b"LONGFI~1TXT", bytes.fromhex("7e061d100b7c2f03"))
+        nodual_patch(nodual, b"EMPTYD~1   ", bytes.fromhex("7e061d100b7c1f03"))
+        nodual_patch(nodual, b"SUBDIR~1   ", bytes.fromhex("05061d100b7c1f03"))  # 0x05 stands for 0xE5
+        out[f"nodual-{fat}"] = nodual
+        broken = work / "badsum.img"
+        raw = bytearray(out[f"standard-{fat}"].read_bytes())
+        raw[raw.find(b"LONGFI~1TXT") - 32 + 13] ^= 0xFF
+        broken.write_bytes(bytes(raw))
+        out[f"badsum-{fat}"] = broken
     return out

@@ -12,64 +12,30 @@ from pathlib import Path
 import pytest
 
 import vfatcheck
-from tests.imagetools import REALWORLD, have, mtools_image, realworld
+from tests.imagetools import (
+    LIBRARY_DIRS,
+    LIBRARY_EXPECTED,
+    LIBRARY_FILES,
+    REALWORLD,
+    have,
+    library_images,
+    mtools_image,
+    realworld,
+)
 from vfatcheck.backends import pyfatfs
 from vfatcheck.builder import build_image
-from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
 from vfatcheck.model import Item, Manifest, Reading, digest
 
-FILES = {
-    "Long File Name.txt": b"hello",
-    "readme.txt": b"lower case 8.3",
-    "UPPER.TXT": b"",
-    "DIR/Sub Dir/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat": b"abc" * 700,
-    "\u65e5\u672c\u8a9e\u306e\u30d5\u30a1\u30a4\u30eb.txt": b"cjk",
-}
-DIRS = ("Empty Dir",)
-EXPECTED = (*FILES, *DIRS, "DIR", "DIR/Sub Dir")
+FILES, DIRS, EXPECTED = LIBRARY_FILES, LIBRARY_DIRS, LIBRARY_EXPECTED
 DATA = Path(__file__).parent / "data" / "pyfatfs"
 REPO = Path(vfatcheck.__file__).resolve().parents[1]
 
 needs_mtools = pytest.mark.skipif(not have("mkfs.fat", "mcopy", "mmd"), reason="needs mkfs.fat and mtools")
 
 
-def nodual_patch(image: Path, short: bytes, dummy8: bytes) -> None:
-    """Turn one mtools entry into the SPEC A.3 form: dummy bytes 0-7, NT byte 0x20, slot checksums redone."""
-    data = bytearray(image.read_bytes())
-    pos = data.find(short)
-    assert pos > 0 and pos % 32 == 0 and data.find(short, pos + 1) == -1
-    data[pos : pos + 8] = dummy8
-    data[pos + 12] = FAT_NO_83NAME
-    checksum = lfn_checksum(bytes(data[pos : pos + 11]))
-    slot = pos - 32
-    while data[slot + 11] == ATTR_LONG_NAME:
-        data[slot + 13] = checksum
-        if data[slot] & LAST_LONG_ENTRY:
-            break
-        slot -= 32
-    image.write_bytes(bytes(data))
-
-
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    if not have("mkfs.fat", "mcopy", "mmd"):
-        pytest.skip("needs mkfs.fat and mtools")
-    out: dict[str, Path] = {}
-    for fat in (12, 16, 32):
-        work = tmp_path_factory.mktemp(f"fat{fat}")
-        out[f"standard-{fat}"] = mtools_image(work / "standard.img", fat, FILES, DIRS)
-        nodual = work / "nodual.img"
-        nodual.write_bytes(out[f"standard-{fat}"].read_bytes())
-        nodual_patch(nodual, b"LONGFI~1TXT", bytes.fromhex("7e061d100b7c2f03"))
-        nodual_patch(nodual, b"EMPTYD~1   ", bytes.fromhex("7e061d100b7c1f03"))
-        nodual_patch(nodual, b"SUBDIR~1   ", bytes.fromhex("05061d100b7c1f03"))  # 0x05 stands for 0xE5
-        out[f"nodual-{fat}"] = nodual
-        broken = work / "badsum.img"
-        raw = bytearray(out[f"standard-{fat}"].read_bytes())
-        raw[raw.find(b"LONGFI~1TXT") - 32 + 13] ^= 0xFF
-        broken.write_bytes(bytes(raw))
-        out[f"badsum-{fat}"] = broken
-    return out
+    return library_images(tmp_path_factory)
 
 
 def read(image: Path, expected: tuple[str, ...] = EXPECTED) -> Reading:
