@@ -186,8 +186,7 @@ class FsckFatBackend:
             return outcome
         complaints = parse_complaints(show_bytes(check.stdout))
         with _writable_copy(image) as scratch:
-            remaining = max(deadline - time.monotonic(), 0.001)
-            repair = proc.run([self.program, "-a", "-v", str(scratch)], timeout=remaining)
+            repair = proc.run([self.program, "-a", "-v", str(scratch)], timeout=proc.time_left(deadline))
             outcome = self._outcome(repair, version)
             if outcome is not None:
                 return outcome

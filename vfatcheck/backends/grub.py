@@ -110,9 +110,7 @@ class _Session:
         self.messages: list[Message] = []
 
     def run(self, *args: str) -> proc.Completed:
-        done = proc.run(
-            [self.program, self.image, *args], timeout=max(self.deadline - time.monotonic(), 0.001)
-        )
+        done = proc.run([self.program, self.image, *args], timeout=proc.time_left(self.deadline))
         if done.timed_out:
             raise _Timeout(done.describe())
         return done

@@ -210,8 +210,7 @@ class _Session:
         self.messages: list[Message] = []
 
     def call(self, argv: list[str]) -> proc.Completed:
-        remaining = self.deadline - time.monotonic()
-        done = proc.run(argv, timeout=max(remaining, 0.001), env=self.env)
+        done = proc.run(argv, timeout=proc.time_left(self.deadline), env=self.env)
         if done.timed_out or done.signal is not None or done.missing:
             status: Status = "timeout" if done.timed_out else "crash" if done.signal else "unavailable"
             raise _Stop(status, done.describe())

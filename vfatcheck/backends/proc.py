@@ -61,6 +61,12 @@ class Completed:
         return f"{cmd}: exit code {self.returncode}{tail}"
 
 
+def time_left(deadline: float) -> float:
+    """Seconds until `deadline` (a time.monotonic() value), never zero: the timeout for the next step
+    of a read that runs several programs within one budget."""
+    return max(deadline - time.monotonic(), 0.001)
+
+
 def run(
     argv: Sequence[str],
     *,

@@ -149,7 +149,7 @@ class SevenZipBackend:
         return Reading(NAME, version, "ok", listing.entries, tuple(lookups), tuple(messages), elapsed)
 
     def _run(self, args: list[str], deadline: float) -> proc.Completed:
-        return proc.run([self.program, *args], timeout=max(deadline - time.monotonic(), 0.001))
+        return proc.run([self.program, *args], timeout=proc.time_left(deadline))
 
     def _failed(self, version: str, done: proc.Completed) -> Reading:
         if done.returncode is None or done.signal is not None:

@@ -237,7 +237,7 @@ class SleuthkitBackend:
         if not done.ok:
             return _failed(version, done)
         fls = listed(parse_fls(show_bytes(done.stdout)))
-        left = max(start + timeout - time.monotonic(), 0.001)
+        left = proc.time_left(start + timeout)
         child = proc.run_python(NAME, version, self.module, image, expected, left, env=self.env)
         entries, unreached = joined(fls, child.entries)
         if child.status != "ok":  # a crash or a hang in the child: the listing alone, nothing unreached
