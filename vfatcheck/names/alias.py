@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vfatcheck.layout.direntry import CASE_LOWER_BASE, CASE_LOWER_EXT, ENTRY_DELETED, ENTRY_KANJI_E5
-from vfatcheck.names.chars import SHORT_REPLACED, SHORT_SKIPPED
+from vfatcheck.names.chars import LONG_ILLEGAL, SHORT_REPLACED, SHORT_SKIPPED
 from vfatcheck.rng import Random32
 
 # Linux fs/nls/nls_cp437.c charset2upper for 0x80..0xFF (0x00 means "unchanged").
@@ -56,7 +56,9 @@ def _short_char(unit: int, info: _Info) -> bytes:
     if ch in SHORT_SKIPPED:
         info.valid = False
         return b""
-    if ch in SHORT_REPLACED or 0xD800 <= unit <= 0xDFFF:
+    # Linux never sees LONG_ILLEGAL or control characters here (vfat_bad_char refuses the name); a
+    # defect that writes such a long name raw still needs a legal alias, so they become '_' too.
+    if ch in SHORT_REPLACED or ch in LONG_ILLEGAL or unit < 0x20 or 0xD800 <= unit <= 0xDFFF:
         info.valid = False
         return b"_"
     try:
