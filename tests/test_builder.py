@@ -188,3 +188,22 @@ def test_too_small_names_a_size_that_fits() -> None:
 def test_fat12_root_grows_past_the_floppy() -> None:
     built = build_image([Item(f"F{i}.TXT") for i in range(300)], fat=12, form="standard")
     assert BootSector.unpack(built.data).BPB_RootEntCnt == 512
+
+
+def test_root_capacity_counts_the_records_a_defect_adds() -> None:
+    # 509 bare 8.3 files + one long name (2 slots + 1 short entry) fill a 512-entry FAT16 root exactly;
+    # label-between adds a volume-label record, which must not overflow the root region silently.
+    fillers = [Item(f"F{n:07d}.TXT", "file", b"") for n in range(509)]
+    fits = [*fillers, Item("Long File Name.txt", "file", b"x")]
+    assert len(scan_root(build_image(fits, fat=16, form="standard").data)) == 512
+    broken = [*fillers, Item("Long File Name.txt", "file", b"x", defect="label-between")]
+    with pytest.raises(UserInputError, match="the root directory needs 513 entries"):
+        build_image(broken, fat=16, form="standard")
+
+
+def scan_root(data: bytes) -> list[bytes]:
+    """The used 32-byte records of a FAT16 root directory built with the default geometry."""
+    boot = BootSector.unpack(data[:512])
+    start = (boot.BPB_RsvdSecCnt + boot.BPB_NumFATs * boot.BPB_FATSz16) * 512
+    records = [data[start + 32 * n : start + 32 * (n + 1)] for n in range(boot.BPB_RootEntCnt)]
+    return [r for r in records if r[0] != 0]

@@ -89,13 +89,17 @@ def build_image(
     style = _check_options(fat, form, alias_style)
     nodes = plan(items)
     records = _name_records(nodes, form, style, seed)
-    root_count = sum(len(records[n.path].slots) + 1 for n in nodes if not n.parent)
     cache: dict[int, Layout] = {}
 
     def layout_for(geo: Geometry) -> Layout:
         if geo.cluster_size not in cache:
             cache[geo.cluster_size] = lay_out(nodes, records, geo, timestamp)
         return cache[geo.cluster_size]
+
+    # counted after defects, which may add or remove records; the same for every cluster size
+    probe = geometry_for(fat, default_start(fat))
+    assert probe is not None, "the default start is a valid geometry for every FAT type"
+    root_count = len(layout_for(probe).dir_entries[""])
 
     def fits(geo: Geometry) -> bool:
         if fat != 32 and root_count > geo.root_entries:
@@ -330,6 +334,8 @@ def write_image(geo: Geometry, layout: Layout, vol_id: int) -> bytes:
         raw = b"".join(recs)
         chain = layout.chains[path]
         if not chain:  # the FAT12/16 root: its own region
+            if len(recs) > geo.root_entries:
+                raise ValueError(f"bug: {len(recs)} root records for a root of {geo.root_entries}")
             start = (geo.reserved_sectors + geo.num_fats * geo.fat_sectors) * geo.bytes_per_sector
             data[start : start + len(raw)] = raw
             continue
