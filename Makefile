@@ -6,7 +6,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-APT_PACKAGES := mtools dosfstools 7zip sleuthkit grub-common chromium
+APT_PACKAGES := mtools dosfstools 7zip sleuthkit grub-common chromium xxd
 
 .PHONY: setup deps venv run test lint clean
 

@@ -241,6 +241,17 @@ def test_windows_efs_entries(tmp_path: Path) -> None:
     ]
 
 
+@needs_realworld
+@pytest.mark.skipif(not have("xxd"), reason="needs xxd")
+def test_efs_entry_with_invalid_alias_is_not_taken_for_a_nodual_dummy(tmp_path: Path) -> None:
+    # NT 0x21 carries the 0x20 bit as EFS padding (SPEC A.6); the July 2009 patch writes exactly 0x20
+    src = REALWORLD / "dosfstools-hexdumps" / "check-encryption_with_invalid_83.fsck"
+    out = tmp_path / "efs.img"
+    assert run(["xxd", "-r", str(src), str(out)], timeout=60).ok
+    pfile = {e.short_raw: e.form for e in scan(out.read_bytes()).entries if e.nt_byte == 0x21}
+    assert pfile == {b"T:ST_E~1PFI": "unknown", b"TEST_E~2PFI": "standard"}
+
+
 def test_backend_reading(tmp_path: Path) -> None:
     if not have("mkfs.fat", "mcopy", "mmd"):
         pytest.skip("needs mkfs.fat and mtools")

@@ -177,7 +177,7 @@ class _Parser:
         shown = short_display(raw, se.DIR_NTRes)
         name = long_name if long_name is not None else shown
         path = f"{self.dir_path}/{path_component(name)}" if self.dir_path else path_component(name)
-        form = classify(raw, se.DIR_NTRes, long_name is not None)
+        form = classify(raw, se.DIR_NTRes, long_name is not None, se.is_dir)
         kind: EntryKind = "dir" if se.is_dir else "file"
         entry = Entry(
             path=path,

@@ -11,6 +11,7 @@ from vfatcheck.layout.direntry import (
     FAT_NO_83NAME,
     MAX_LFN_UNITS,
 )
+from vfatcheck.names.forms import INVALID_CHARS
 
 # Linux vfat's default codepage (CONFIG_FAT_DEFAULT_CODEPAGE=437) for short-name bytes >= 0x80.
 OEM_CODEPAGE = "cp437"
@@ -61,15 +62,25 @@ def is_nodual_v1(raw: bytes) -> bool:
     return raw[:2] == b"\x20\x00"
 
 
-def classify(raw: bytes, nt_byte: int, has_lfn: bool) -> str:
+def is_nodual_dummy(raw: bytes, is_dir: bool) -> bool:
+    """July 2009 dummy bytes 0-7 (SPEC A.3): one '~', one '/' for files and none for directories, every
+    other byte from the patch's 35-byte table."""
+    base = raw[:8]
+    if base.count(b"~") != 1 or base.count(b"/") != (0 if is_dir else 1):
+        return False
+    return all(b in INVALID_CHARS for b in base if b not in b"~/")
+
+
+def classify(raw: bytes, nt_byte: int, has_lfn: bool, is_dir: bool) -> str:
     """The form of an entry (docs/reader.md "Forms")."""
     valid = valid_83(raw)
     if has_lfn:
-        if nt_byte & FAT_NO_83NAME and not valid:
+        # the patch assigns NT = 0x20 (no case bits); Windows EFS entries may carry 0x20 among other bits
+        if nt_byte == FAT_NO_83NAME and is_nodual_dummy(raw, is_dir):
             return "nodual"
         if is_nodual_v1(raw) and not nt_byte & FAT_NO_83NAME:
             return "nodual-v1"
-        return "standard"
+        return "unknown" if nt_byte & FAT_NO_83NAME and not valid else "standard"
     if nt_byte & FAT_NO_83NAME:
         return "unknown"
     return "shortonly" if valid else "unknown"
