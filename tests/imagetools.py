@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from vfatcheck.builder import build_image
 from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
+from vfatcheck.model import Item, Manifest
 
 REALWORLD = Path(__file__).resolve().parents[1].parent / "shared" / "realworld"
 MTOOLS_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "LC_ALL": "C.UTF-8"}
@@ -109,3 +111,26 @@ def library_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         broken.write_bytes(bytes(raw))
         out[f"badsum-{fat}"] = broken
     return out
+
+
+# Builder images shared by the library back-ends' tests.
+LONG_ITEMS = (
+    Item("Long File Name.txt", content=b"hello"),
+    Item("Dir One/Sub Dir", kind="dir"),
+    Item("Dir One/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat", content=b"abc" * 500),
+    Item("UPPER.TXT", content=b"u"),
+)
+SHORT_ITEMS = (
+    Item("README.TXT", content=b"r"),
+    Item("lower.txt", content=b"l"),
+    Item("DIR/FILE.BIN", content=b"x" * 3000),
+)
+
+
+def builder_image(tmp_path: Path, form: str, fat: int) -> tuple[Path, Manifest]:
+    """A builder image of LONG_ITEMS (SHORT_ITEMS for shortonly), seed 7, written under tmp_path."""
+    items = SHORT_ITEMS if form == "shortonly" else LONG_ITEMS
+    image = build_image(items, fat=fat, form=form, seed=7)
+    path = tmp_path / f"{form}-{fat}.img"
+    path.write_bytes(image.data)
+    return path, image.manifest

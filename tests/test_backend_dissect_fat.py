@@ -17,14 +17,14 @@ from tests.imagetools import (
     LIBRARY_EXPECTED,
     LIBRARY_FILES,
     REALWORLD,
+    builder_image,
     have,
     library_images,
     realworld,
 )
 from vfatcheck.backends import dissect_fat
 from vfatcheck.backends.library import log_level
-from vfatcheck.builder import build_image
-from vfatcheck.model import Item, Manifest, Reading, digest
+from vfatcheck.model import Reading, digest
 
 FILES, DIRS, EXPECTED = LIBRARY_FILES, LIBRARY_DIRS, LIBRARY_EXPECTED
 REPO = Path(vfatcheck.__file__).resolve().parents[1]
@@ -139,31 +139,11 @@ def test_orphan_lfn_before_the_end_marker_becomes_an_entry(tmp_path: Path) -> No
 
 # --- images from vfatcheck's own builder ------------------------------------------------------------
 
-LONG_ITEMS = (
-    Item("Long File Name.txt", content=b"hello"),
-    Item("Dir One/Sub Dir", kind="dir"),
-    Item("Dir One/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat", content=b"abc" * 500),
-    Item("UPPER.TXT", content=b"u"),
-)
-SHORT_ITEMS = (
-    Item("README.TXT", content=b"r"),
-    Item("lower.txt", content=b"l"),
-    Item("DIR/FILE.BIN", content=b"x" * 3000),
-)
-
-
-def built(tmp_path: Path, form: str, fat: int) -> tuple[Path, Manifest]:
-    items = SHORT_ITEMS if form == "shortonly" else LONG_ITEMS
-    image = build_image(items, fat=fat, form=form, seed=7)
-    path = tmp_path / f"{form}-{fat}.img"
-    path.write_bytes(image.data)
-    return path, image.manifest
-
 
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
 def test_builder_images(tmp_path: Path, form: str, fat: int) -> None:
-    image, manifest = built(tmp_path, form, fat)
+    image, manifest = builder_image(tmp_path, form, fat)
     reading = read(image, tuple(e.path for e in manifest.entries))
     assert reading.status == "ok"
     want = {e.path: e.sha256 for e in manifest.entries}
