@@ -74,14 +74,13 @@ LIBRARY_DIRS = ("Empty Dir",)
 LIBRARY_EXPECTED = (*LIBRARY_FILES, *LIBRARY_DIRS, "DIR", "DIR/Sub Dir")
 
 
-def nodual_patch(image: Path, short: bytes, dummy8: bytes) -> None:
-    """Turn one mtools entry into the SPEC A.3 form: dummy bytes 0-7, NT byte 0x20, slot checksums redone."""
+def patch_short(image: Path, short: bytes, new: bytes, nt: int) -> None:
+    """Rewrite the one short entry named `short` to `new` with NT byte `nt`, and redo its slots' checksums."""
     data = bytearray(image.read_bytes())
     pos = data.find(short)
     assert pos > 0 and pos % 32 == 0 and data.find(short, pos + 1) == -1
-    data[pos : pos + 8] = dummy8
-    data[pos + 12] = FAT_NO_83NAME
-    checksum = lfn_checksum(bytes(data[pos : pos + 11]))
+    data[pos : pos + 11], data[pos + 12] = new, nt
+    checksum = lfn_checksum(new)
     slot = pos - 32
     while data[slot + 11] == ATTR_LONG_NAME:
         data[slot + 13] = checksum
@@ -89,6 +88,11 @@ def nodual_patch(image: Path, short: bytes, dummy8: bytes) -> None:
             break
         slot -= 32
     image.write_bytes(bytes(data))
+
+
+def nodual_patch(image: Path, short: bytes, dummy8: bytes) -> None:
+    """Turn one mtools entry into the SPEC A.3 form: dummy bytes 0-7, extension kept, NT byte 0x20."""
+    patch_short(image, short, dummy8 + short[8:], FAT_NO_83NAME)
 
 
 def library_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

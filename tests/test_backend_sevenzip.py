@@ -8,10 +8,9 @@ from typing import TypeVar, cast
 
 import pytest
 
-from tests.imagetools import have, mtools_image
+from tests.imagetools import have, mtools_image, patch_short
 from vfatcheck import builder
 from vfatcheck.backends import sevenzip
-from vfatcheck.layout.direntry import lfn_checksum
 from vfatcheck.model import Item, digest, show_bytes
 
 DATA = Path(__file__).parent / "data" / "7zip"
@@ -42,22 +41,6 @@ def live(test: T) -> T:
 
 def recorded(name: str) -> str:
     return show_bytes((DATA / name).read_bytes())
-
-
-def patch_short(image: Path, short: bytes, new: bytes, nt: int) -> None:
-    """Rewrite one short entry (and its slots' checksums) in place: a hand-made nodual entry."""
-    data = bytearray(image.read_bytes())
-    at = data.find(short)
-    while at % 32 or data[at + 11] == 0x0F:
-        at = data.find(short, at + 1)
-    data[at : at + 11], data[at + 12] = new, nt
-    slot = at - 32
-    while data[slot + 11] == 0x0F:
-        data[slot + 13] = lfn_checksum(new)
-        if data[slot] & 0x40:
-            break
-        slot -= 32
-    image.write_bytes(bytes(data))
 
 
 def test_banner_gives_the_version() -> None:
