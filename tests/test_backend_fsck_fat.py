@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagetools import REALWORLD, have, mtools_image, realworld
+from tests.imagetools import REALWORLD, have, mtools_image, patch_short, realworld
 from vfatcheck import builder
 from vfatcheck.backends import fsck_fat
 from vfatcheck.backends.fsck_fat import FsckFatBackend, check_completed, diff_repair, parse_complaints
-from vfatcheck.layout.direntry import lfn_checksum
 from vfatcheck.model import Item, Message, Reading
 
 DATA = Path(__file__).parent / "data" / "fsck_fat"
@@ -184,18 +183,9 @@ def test_live_nodual_v1_would_be_renamed(tmp_path: Path, fat: int) -> None:
 def patched(tmp_path: Path, dummies: dict[str, tuple[bytes, int]]) -> Path:
     """An mtools image whose aliases are replaced by dummies (11 bytes, NT byte), slot checksums redone."""
     image = mtools_image(tmp_path / "p.img", 12, {name: name.encode() for name in dummies})
-    data = bytearray(image.read_bytes())
     aliases = [b"FLAGGE~1TXT", b"FLAGLE~1TXT", b"DUPONE~1TXT", b"DUPTWO~1TXT"]
     for alias, (dummy, nt) in zip(aliases, dummies.values(), strict=True):
-        at = data.find(alias)
-        data[at : at + 11], data[at + 12] = dummy, nt
-        slot = at - 32
-        while data[slot + 11] == 0x0F:
-            data[slot + 13] = lfn_checksum(dummy)
-            if data[slot] & 0x40:
-                break
-            slot -= 32
-    image.write_bytes(bytes(data))
+        patch_short(image, alias, dummy, nt)
     return image
 
 
