@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from common import corpus, timed
+
 from vfatcheck.builder import build_image
 from vfatcheck.model import Item
-from vfatcheck.namesfile import content_for
 
 MTOOLS_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "LC_ALL": "C.UTF-8"}
-
-
-def corpus(count: int) -> list[Item]:
-    names = [f"dir{n % 4}/A long file name number {n}.txt" for n in range(count)]
-    return [Item(p, "file", content_for(p, 0)) for p in names]
 
 
 def with_mtools(items: list[Item], fat: int, size_mb: int, work: Path) -> None:
@@ -42,15 +35,6 @@ def with_mtools(items: list[Item], fat: int, size_mb: int, work: Path) -> None:
     args = [str(src / d) for d in sorted(os.listdir(src))]
     mcopy = ["mcopy", "-s", "-i", str(image), *args, "::/"]
     subprocess.run(mcopy, check=True, capture_output=True, env=MTOOLS_ENV)
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def main() -> None:

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from common import corpus, timed
+
 from vfatcheck.builder import build_image
-from vfatcheck.model import Item
-from vfatcheck.namesfile import content_for
 from vfatcheck.reader import scan
-
-
-def corpus(count: int) -> list[Item]:
-    names = [f"dir{n % 4}/A long file name number {n}.txt" for n in range(count)]
-    return [Item(p, "file", content_for(p, 0)) for p in names]
 
 
 def reference(data: bytes, _path: Path) -> int:
@@ -59,15 +51,6 @@ def pyfatfs(_data: bytes, path: Path) -> int:
         return sum(len(fs.readbytes(p)) for p in fs.walk.files("/"))
     finally:
         fs.close()
-
-
-def timed(fn: Callable[[], int], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def main() -> None:
