@@ -6,7 +6,15 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-APT_PACKAGES := mtools dosfstools 7zip sleuthkit grub-common chromium xxd
+# One package a line, so that back-ends added side by side do not touch the same line.
+APT_PACKAGES := \
+	7zip \
+	chromium \
+	dosfstools \
+	grub-common \
+	mtools \
+	sleuthkit \
+	xxd
 
 .PHONY: setup deps venv run test lint clean
 

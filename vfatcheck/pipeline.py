@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vfatcheck import __version__
-from vfatcheck.backends import get, safe_read
-from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.backends import batch_size, get, safe_read_batch
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, ReadJob
 from vfatcheck.builder import BuiltImage, build_image
 from vfatcheck.cases import Case, case_dir
 from vfatcheck.compare import compare, expected_paths
@@ -138,11 +138,30 @@ class _Clock:
                 self.progress(self.done, self.total, label)
 
 
-def _read(built: BuiltJob, parser: str, timeout: float, clock: _Clock) -> tuple[BuiltJob, str, Reading]:
+def _read(
+    batch: Sequence[BuiltJob], parser: str, timeout: float, clock: _Clock
+) -> list[tuple[BuiltJob, str, Reading]]:
     start = time.monotonic()
-    reading = safe_read(get(parser), built.path, built.expected, timeout)
-    clock.tick(parser, time.monotonic() - start, f"{built.job.key} with {parser}")
-    return built, parser, reading
+    jobs = [ReadJob(b.path, b.expected) for b in batch]
+    readings = safe_read_batch(get(parser), jobs, timeout)
+    share = (time.monotonic() - start) / len(batch)
+    for built in batch:
+        clock.tick(parser, share, f"{built.job.key} with {parser}")
+    return [(built, parser, reading) for built, reading in zip(batch, readings, strict=True)]
+
+
+def read_tasks(built_jobs: Sequence[BuiltJob], parsers: Sequence[str]) -> list[tuple[list[BuiltJob], str]]:
+    """(images, parser) pairs: one image each, or up to batch_size images for a batch back-end.
+
+    Batches come first, so that a slow virtual machine starts while the quick back-ends run beside it.
+    """
+    tasks: list[tuple[list[BuiltJob], str]] = []
+    singles: list[tuple[list[BuiltJob], str]] = []
+    for parser in parsers:
+        size = batch_size(get(parser))
+        chunks = [list(built_jobs[i : i + size]) for i in range(0, len(built_jobs), size)]
+        (tasks if size > 1 else singles).extend((chunk, parser) for chunk in chunks)
+    return tasks + singles
 
 
 def _verdicts(built: BuiltJob, parser: str, reading: Reading) -> list[Verdict]:
@@ -182,9 +201,13 @@ def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
             clock.tick("builder", 0.0, f"built {built.job.key}")
             built_jobs.append(built)
             skipped_meta += [f"{built.job.key}: {case}: {why}" for case, why in built.skipped]
-        tasks = [(b, p) for b in built_jobs for p in available]
-        for built, parser, reading in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
-            results += _verdicts(built, parser, reading)
+        tasks = read_tasks(built_jobs, available)
+        readings: dict[tuple[str, str], Reading] = {}
+        for batch in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
+            readings.update({(built.job.key, parser): reading for built, parser, reading in batch})
+        for built in built_jobs:  # rows in image order, then parser order, however the reads were grouped
+            for parser in available:
+                results += _verdicts(built, parser, readings[built.job.key, parser])
         for built in built_jobs:
             for parser in missing:
                 hint = get(parser).available().hint

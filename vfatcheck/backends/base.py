@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vfatcheck.model import Reading
 
@@ -39,4 +39,26 @@ class Backend(Protocol):
         Never raises for a parser failure: a missing tool, a crash, a non-zero exit or a hang
         is a Reading whose status says so. Never writes to `image`.
         """
+        ...
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """One image to read and the long paths to try to open in it."""
+
+    image: Path
+    expected: tuple[str, ...]
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A back-end that reads several images in one go, such as one boot of a virtual machine for up to
+    `batch_size` images. It is a Backend too; `read` of one image is a batch of one."""
+
+    name: str
+    batch_size: int
+
+    def read_batch(self, jobs: Sequence[ReadJob], timeout: float = DEFAULT_TIMEOUT) -> list[Reading]:
+        """One Reading per job, in order. `timeout` is per image: the batch may take up to
+        len(jobs) * timeout in all. Never raises for a parser failure, like `read`."""
         ...

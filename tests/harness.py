@@ -1,0 +1,93 @@
+"""Scaffolding every back-end's test file shares: live markers, recorded output, stand-ins for the real
+program or library (that hang, crash or are missing), and the assertions about what those become.
+
+A back-end test file keeps only what is its own: the tool's recorded output, its images, its quirks.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from tests.imagetools import have
+from vfatcheck.backends.base import Backend
+from vfatcheck.model import Reading, show_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+T = TypeVar("T")
+
+# What a stand-in does to look like a program (shell) or a library (Python) that hangs or crashes.
+HANG = "sleep 30"
+CRASH = "kill -SEGV $$"
+HANG_IN_LIBRARY = "time.sleep(60)"
+CRASH_IN_LIBRARY = "os.kill(os.getpid(), signal.SIGSEGV)"
+
+
+def live(*needs: str | bool, reason: str = "") -> Callable[[T], T]:
+    """Mark a test `live` (it runs a real tool) and skip it unless every program in `needs` is on PATH
+    and every boolean in `needs` is true; `reason` names what to install."""
+    programs = [n for n in needs if isinstance(n, str)]
+    ready = have(*programs) and all(n for n in needs if isinstance(n, bool))
+    why = reason or f"needs {', '.join(programs)}"
+
+    def mark(test: T) -> T:
+        marked: T = pytest.mark.live(pytest.mark.skipif(not ready, reason=why)(test))
+        return marked
+
+    return mark
+
+
+def recorded(backend: str, name: str) -> str:
+    """A file of real output kept under tests/data/<backend>/, undecodable bytes shown as \\xNN."""
+    return show_bytes((DATA / backend / name).read_bytes())
+
+
+def fake_program(tmp_path: Path, name: str, body: str, preamble: str = "") -> str:
+    """A shell script in a real program's place: `preamble` first (e.g. how it answers --version),
+    then `body` (HANG, CRASH or anything else). Returns its path."""
+    script = tmp_path / name
+    script.write_text(f"#!/bin/sh\n{preamble}\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def fake_library(tmp_path: Path, parser: str, body: str) -> tuple[str, dict[str, str]]:
+    """A child module in a Python library's place, run through the same proc.run_python path:
+    `read_in_process` runs `body`. Returns (module name, env) for the back-end's constructor."""
+    module = "standin_" + "".join(ch if ch.isalnum() else "_" for ch in parser)
+    source = textwrap.dedent(
+        f"""\
+        import os, signal, time
+        NAME = {parser!r}
+        def version_in_process():
+            return "stand-in"
+        def read_in_process(image, expected):
+        """
+    )
+    (tmp_path / f"{module}.py").write_text(source + textwrap.indent(body, "    ") + "\n")
+    return module, {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+
+
+def assert_timeout(reading: Reading, version: str | None = None) -> None:
+    """A hang was cut off by the timeout, quickly, and the version still says which tool it was."""
+    assert reading.status == "timeout", reading
+    assert reading.elapsed < 10
+    if version is not None:
+        assert reading.version == version
+
+
+def assert_crash(reading: Reading) -> None:
+    assert reading.status == "crash" and "SIGSEGV" in reading.detail, reading
+
+
+def assert_unavailable(backend: Backend, hint: str, image: Path) -> None:
+    """A missing tool is `unavailable` with the exact install command, never an exception."""
+    assert backend.available().hint == hint
+    reading = backend.read(image, [])
+    assert reading.status == "unavailable", reading
