@@ -41,6 +41,12 @@ class Backend(Protocol):
         """
         ...
 
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """What a maintainer runs to see, with this tool alone, what the back-end saw: a shell command
+        line (or a few lines of Python for a library) that lists `image`, or, given `path` (a long
+        path inside the image), opens that entry. Every back-end has one; reports print it."""
+        ...
+
 
 @dataclass(frozen=True)
 class ReadJob:
