@@ -43,6 +43,12 @@ FIELDS: tuple[Field, ...] = (
 )
 
 
+def parse_version(stdout: bytes) -> str:
+    """`fatsort 1.6.4` is the first line of `fatsort --version` (the locale warning goes to stderr)."""
+    first = show_bytes(stdout).strip().split("\n", 1)[0]
+    return first.removeprefix("fatsort ").strip() or "unknown"
+
+
 def said_messages(output: str) -> list[Message]:
     """fatsort's own complaints (one Message each); progress lines and the locale notice left out."""
     out = []
@@ -101,9 +107,7 @@ class FatsortBackend:
 
     def version(self) -> str:
         if self._version is None:
-            done = proc.run([self.program, "--version"], timeout=10)
-            first = show_bytes(done.stdout).strip().split("\n", 1)[0]
-            self._version = first.removeprefix("fatsort ").strip() or "unknown"
+            self._version = parse_version(proc.run([self.program, "--version"], timeout=10).stdout)
         return self._version
 
     def reproducer(self, image: str, path: str | None = None) -> str:
