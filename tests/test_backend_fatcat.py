@@ -20,7 +20,7 @@ from tests.harness import (
 from tests.imagetools import UNICODE_ITEMS
 from vfatcheck.backends import fatcat, proc
 from vfatcheck.builder import build_image
-from vfatcheck.model import Manifest, digest, show_bytes
+from vfatcheck.model import Item, Manifest, digest, show_bytes
 
 RECORDED = DATA / "fatcat"
 needs_fatcat = live("fatcat", reason="needs fatcat (apt-get install fatcat)")
@@ -211,3 +211,18 @@ def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:
         "apt-get install fatcat",
         tmp_path / "x.img",
     )
+
+
+@needs_fatcat
+def test_live_no_checksum_or_ordinal_check(tmp_path: Path) -> None:
+    """A long name whose checksum no longer matches its 8.3 entry, and one whose ordinals skip a slot,
+    are both shown by fatcat 1.1.1 (a specification-following reader shows only the 8.3 name)."""
+    items = [
+        Item("A name long enough for three slots.txt", content=b"sum", defect="bad-checksum"),
+        Item("Another name long enough for three.txt", content=b"gap", defect="ordinal-gap"),
+    ]
+    image = tmp_path / "defects.img"
+    image.write_bytes(build_image(items, fat=16, form="standard", seed=7).data)
+    reading = fatcat.BACKEND.read(image, [])
+    # ordinals 0x44, 3, 1 instead of 0x43, 2, 1: fatcat joins the slots in the order it meets them
+    assert [e.name for e in reading.entries] == [i.path for i in items]
