@@ -14,8 +14,8 @@ from tests.harness import (
     assert_crash,
     assert_timeout,
     assert_unavailable,
-    fake_program,
     live,
+    stand_in_reading,
 )
 from tests.imagetools import UNICODE_ITEMS
 from vfatcheck.backends import fatcat, proc
@@ -186,23 +186,15 @@ def test_live_not_a_fat_volume(tmp_path: Path) -> None:
 
 # --- stand-ins --------------------------------------------------------------------------------------
 
-BANNER = 'case "$2" in -h) echo "fatcat v0.0, stand-in"; exit 1;; esac'
+BANNER = 'case "$1" in -h) echo "fatcat v0.0, stand-in"; exit 1;; esac'
 
 
 def test_a_hang_becomes_a_timeout(tmp_path: Path) -> None:
-    backend = fatcat.FatcatBackend(program=fake_program(tmp_path, "fatcat", HANG, BANNER.replace("$2", "$1")))
-    image = tmp_path / "x.img"
-    image.write_bytes(b"x")
-    assert_timeout(backend.read(image, ["a"], timeout=0.5))
+    assert_timeout(stand_in_reading(tmp_path, fatcat.FatcatBackend, HANG, BANNER, 0.5))
 
 
 def test_a_crash_becomes_a_crash(tmp_path: Path) -> None:
-    backend = fatcat.FatcatBackend(
-        program=fake_program(tmp_path, "fatcat", CRASH, BANNER.replace("$2", "$1"))
-    )
-    image = tmp_path / "x.img"
-    image.write_bytes(b"x")
-    assert_crash(backend.read(image, ["a"]))
+    assert_crash(stand_in_reading(tmp_path, fatcat.FatcatBackend, CRASH, BANNER))
 
 
 def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:

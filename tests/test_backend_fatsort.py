@@ -20,8 +20,8 @@ from tests.harness import (
     assert_crash,
     assert_timeout,
     assert_unavailable,
-    fake_program,
     live,
+    stand_in_reading,
 )
 from tests.imagetools import UNICODE_ITEMS, patch_short
 from vfatcheck.backends import fatsort, proc
@@ -137,17 +137,11 @@ VERSION = 'case "$1" in --version) echo "fatsort 0.0"; exit 0;; esac'
 
 
 def test_a_hang_becomes_a_timeout(tmp_path: Path) -> None:
-    backend = fatsort.FatsortBackend(program=fake_program(tmp_path, "fatsort", HANG, VERSION))
-    image = tmp_path / "x.img"
-    image.write_bytes(b"x")
-    assert_timeout(backend.read(image, [], timeout=0.5), "0.0")
+    assert_timeout(stand_in_reading(tmp_path, fatsort.FatsortBackend, HANG, VERSION, 0.5), "0.0")
 
 
 def test_a_crash_becomes_a_crash(tmp_path: Path) -> None:
-    backend = fatsort.FatsortBackend(program=fake_program(tmp_path, "fatsort", CRASH, VERSION))
-    image = tmp_path / "x.img"
-    image.write_bytes(b"x")
-    assert_crash(backend.read(image, []))
+    assert_crash(stand_in_reading(tmp_path, fatsort.FatsortBackend, CRASH, VERSION))
 
 
 def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:

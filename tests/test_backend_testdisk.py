@@ -14,8 +14,8 @@ from tests.harness import (
     assert_crash,
     assert_timeout,
     assert_unavailable,
-    fake_program,
     live,
+    stand_in_reading,
 )
 from tests.imagetools import UNICODE_ITEMS
 from vfatcheck.backends import testdisk
@@ -132,17 +132,11 @@ VERSION = 'case "$1" in /version) echo "Version: 0.0"; exit 0;; esac'
 
 
 def test_a_hang_becomes_a_timeout(tmp_path: Path) -> None:
-    backend = testdisk.TestdiskBackend(program=fake_program(tmp_path, "testdisk", HANG, VERSION))
-    image = tmp_path / "x.img"
-    image.write_bytes(b"x")
-    assert_timeout(backend.read(image, [], timeout=0.5), "0.0")
+    assert_timeout(stand_in_reading(tmp_path, testdisk.TestdiskBackend, HANG, VERSION, 0.5), "0.0")
 
 
 def test_a_crash_becomes_a_crash(tmp_path: Path) -> None:
-    backend = testdisk.TestdiskBackend(program=fake_program(tmp_path, "testdisk", CRASH, VERSION))
-    image = tmp_path / "x.img"
-    image.write_bytes(b"x")
-    assert_crash(backend.read(image, []))
+    assert_crash(stand_in_reading(tmp_path, testdisk.TestdiskBackend, CRASH, VERSION))
 
 
 def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:

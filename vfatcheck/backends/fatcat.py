@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Capabilities
+from vfatcheck.backends.program import ProgramBackend
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
 
 NAME = "fatcat"
@@ -228,24 +228,19 @@ def seen_entry(path: str, entry: Listed, sha: str | None) -> SeenEntry:
     return SeenEntry(path, entry.name, entry.kind, entry.short, size, sha, extra)
 
 
-class FatcatBackend:
+class FatcatBackend(ProgramBackend):
     name = NAME
+    install_hint = INSTALL_HINT
     capabilities = Capabilities(short_names=True, content=True, lookups=True)
 
     def __init__(self, program: str = "fatcat") -> None:
-        self.program = program
-        self._version: str | None = None
+        super().__init__(program)
 
-    def available(self) -> Availability:
-        return Availability(True) if shutil.which(self.program) else Availability(False, INSTALL_HINT)
-
-    def version(self) -> str:
+    def program_version(self) -> str:
         """The usage banner's version (`fatcat -h` exits 1 after it), and the Debian package's."""
-        if self._version is None:
-            banner = parse_banner(proc.run([self.program, "-h"], timeout=10).stdout)
-            package = proc.package_version("fatcat")
-            self._version = f"{banner} (Debian {package})" if package else banner
-        return self._version
+        banner = parse_banner(proc.run([self.program, "-h"], timeout=10).stdout)
+        package = proc.package_version("fatcat")
+        return f"{banner} (Debian {package})" if package else banner
 
     def reproducer(self, image: str, path: str | None = None) -> str:
         quoted = shlex.quote(image)
@@ -256,7 +251,7 @@ class FatcatBackend:
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:
-            return Reading(NAME, "not installed", "unavailable", detail=INSTALL_HINT)
+            return self.unavailable()
         start, version = time.monotonic(), self.version()
         entries: list[SeenEntry] = []
         lookups: list[Lookup] = []

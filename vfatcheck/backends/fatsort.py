@@ -13,13 +13,13 @@ refusal is a Message "fatsort-refused" and the comparison is made all the same.
 from __future__ import annotations
 
 import shlex
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vfatcheck.backends import proc, reference
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Capabilities
+from vfatcheck.backends.program import ProgramBackend
 from vfatcheck.errors import VfatcheckError
 from vfatcheck.model import Message, Reading, digest, show_bytes
 from vfatcheck.reader import Entry, Volume, scan
@@ -92,23 +92,18 @@ def entry_changes(old: Volume, new: Volume) -> list[Message]:
     return messages
 
 
-class FatsortBackend:
+class FatsortBackend(ProgramBackend):
     name = NAME
+    install_hint = INSTALL_HINT
     # names, contents and lookups are the reference reader's on the sorted copy; fatsort shows no names
     # of its own, so the display of 8.3 names says nothing about it
     capabilities = Capabilities(short_names=False, content=True, lookups=True)
 
     def __init__(self, program: str = "fatsort") -> None:
-        self.program = program
-        self._version: str | None = None
+        super().__init__(program)
 
-    def available(self) -> Availability:
-        return Availability(True) if shutil.which(self.program) else Availability(False, INSTALL_HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            self._version = parse_version(proc.run([self.program, "--version"], timeout=10).stdout)
-        return self._version
+    def program_version(self) -> str:
+        return parse_version(proc.run([self.program, "--version"], timeout=10).stdout)
 
     def reproducer(self, image: str, path: str | None = None) -> str:
         show = 'vfatcheck ls "$c"' if path is None else f'vfatcheck ls "$c" | grep -F {shlex.quote(path)}'
@@ -116,7 +111,7 @@ class FatsortBackend:
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:
-            return Reading(NAME, "not installed", "unavailable", detail=INSTALL_HINT)
+            return self.unavailable()
         start, version = time.monotonic(), self.version()
         with proc.private_copy(image, writable=True) as copy:
             done = proc.run([self.program, str(copy)], timeout=timeout)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Capabilities
+from vfatcheck.backends.program import ProgramBackend
 from vfatcheck.model import Kind, Reading, SeenEntry, show_bytes
 
 NAME = "testdisk"
@@ -90,21 +90,16 @@ def seen_entries(listed: Sequence[Listed]) -> list[SeenEntry]:
     return out
 
 
-class TestdiskBackend:
+class TestdiskBackend(ProgramBackend):
     name = NAME
+    install_hint = INSTALL_HINT
     capabilities = Capabilities(short_names=False, content=False, lookups=False)
 
     def __init__(self, program: str = "testdisk") -> None:
-        self.program = program
-        self._version: str | None = None
+        super().__init__(program)
 
-    def available(self) -> Availability:
-        return Availability(True) if shutil.which(self.program) else Availability(False, INSTALL_HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            self._version = parse_version(proc.run([self.program, "/version"], timeout=10).stdout)
-        return self._version
+    def program_version(self) -> str:
+        return parse_version(proc.run([self.program, "/version"], timeout=10).stdout)
 
     def reproducer(self, image: str, path: str | None = None) -> str:
         """TestDisk has no lookup: the listing is the reproducer for every path."""
@@ -114,7 +109,7 @@ class TestdiskBackend:
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:
-            return Reading(NAME, "not installed", "unavailable", detail=INSTALL_HINT)
+            return self.unavailable()
         start, version = time.monotonic(), self.version()
         with proc.private_copy(image) as copy:
             argv = [self.program, "/log", "/cmd", str(copy), COMMANDS]
