@@ -5,7 +5,10 @@ Every expectation below was seen by running fatcat 1.1.1-3 on the same images (t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from tests.harness import (
     CRASH,
@@ -218,3 +221,18 @@ def test_live_no_checksum_or_ordinal_check(tmp_path: Path) -> None:
     reading = fatcat.BACKEND.read(image, [])
     # ordinals 0x44, 3, 1 instead of 0x43, 2, 1: fatcat joins the slots in the order it meets them
     assert [e.name for e in reading.entries] == [i.path for i in items]
+
+
+@needs_fatcat
+def test_live_json_output_is_not_json(tmp_path: Path) -> None:
+    """Why the text listing is parsed: `-F json` prints names unescaped, so a `"` breaks it."""
+    image = tmp_path / "quote.img"
+    image.write_bytes(
+        build_image(
+            [Item('say "hi".txt', content=b"q", defect="illegal-lfn-chars")], fat=12, form="standard", seed=7
+        ).data
+    )
+    done = proc.run(["fatcat", str(image), "-F", "json", "-l", "/"], timeout=10)
+    assert done.ok and b'"Name":"say "hi".txt"' in done.stdout
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(done.stdout)
