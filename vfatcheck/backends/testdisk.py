@@ -2,9 +2,9 @@
 
 `testdisk /log /cmd IMG partition_none,advanced,list,recursive,fullpathname` lists every directory of
 an unpartitioned volume into `testdisk.log` in the working directory, so it runs in the private
-temporary directory of a read-only copy of the image. TestDisk's FAT directory code (`dir_fat.c`,
-from Linux 2.4's LFN code) gives names, kinds, sizes and first clusters: no 8.3 names, no content,
-no lookup by name (so its Capabilities say so, and compare judges the listing only).
+temporary directory of a read-only copy of the image. TestDisk's FAT directory code gives names,
+kinds, sizes and first clusters: no 8.3 names, no content, no lookup by name (so its Capabilities say
+so, and compare judges the listing only).
 """
 
 from __future__ import annotations
