@@ -52,6 +52,11 @@ def version_in_process() -> str:
 # --- the child interpreter: walk the mount ---------------------------------------------------------
 
 
+def said(exc: OSError) -> str:
+    """What the kernel said, without the path (the private mount point differs every run)."""
+    return f"{exc.strerror} (errno {exc.errno})"
+
+
 def _mtime(st: os.stat_result) -> str:
     return datetime.fromtimestamp(st.st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -75,7 +80,7 @@ def _seen(entry: os.DirEntry[bytes], path: str, messages: list[Message]) -> Seen
     try:
         sha = _sha256(entry.path)
     except OSError as exc:
-        messages.append(Message("error", f"{NAME}-read-error", str(exc), path))
+        messages.append(Message("error", f"{NAME}-read-error", said(exc), path))
     return SeenEntry(path, name, kind, None, st.st_size, sha, extra)
 
 
@@ -89,14 +94,14 @@ def _walk(mount: bytes) -> tuple[list[SeenEntry], list[Message]]:
             with os.scandir(directory) as it:
                 children = list(it)
         except OSError as exc:
-            messages.append(Message("error", f"{NAME}-directory-error", str(exc), where or None))
+            messages.append(Message("error", f"{NAME}-directory-error", said(exc), where or None))
             continue
         for entry in children:
             path = f"{where}/{show_bytes(entry.name)}" if where else show_bytes(entry.name)
             try:
                 seen.append(_seen(entry, path, messages))
             except OSError as exc:
-                messages.append(Message("error", f"{NAME}-stat-error", str(exc), path))
+                messages.append(Message("error", f"{NAME}-stat-error", said(exc), path))
                 continue
             if seen[-1].kind != "dir":
                 continue
@@ -128,7 +133,7 @@ def _lookup(mount: bytes, path: str) -> Lookup:
             return Lookup(path, True)
         return Lookup(path, True, _sha256(target))
     except OSError as exc:
-        return Lookup(path, False, error=f"{exc.strerror} (errno {exc.errno})")
+        return Lookup(path, False, error=said(exc))
 
 
 def read_in_process(mount: Path, expected: Sequence[str]) -> Reading:
