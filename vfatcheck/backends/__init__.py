@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "sleuthkit": "vfatcheck.backends.sleuthkit",
     "grub": "vfatcheck.backends.grub",
     "fattools": "vfatcheck.backends.fattools",
+    "uboot": "vfatcheck.backends.uboot",
 }
 
 
