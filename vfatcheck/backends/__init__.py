@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "grub": "vfatcheck.backends.grub",
     "fattools": "vfatcheck.backends.fattools",
     "uboot": "vfatcheck.backends.uboot",
+    "dosbox": "vfatcheck.backends.dosbox",
 }
 
 
