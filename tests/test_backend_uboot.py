@@ -158,6 +158,9 @@ def readings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Readin
     zeros = folder / "zeros.img"
     zeros.write_bytes(bytes(1 << 20))
     jobs.append(ReadJob(zeros, ("a",)))
+    small = folder / "small.img"  # enough disks that device numbers reach 10 (`virtio a` in U-Boot)
+    small.write_bytes(builder.build_image([Item("a.txt", content=b"a")], fat=12, form="standard").data)
+    jobs += [ReadJob(small, ("a.txt",))] * 8
     before = [hashlib.sha256(job.image.read_bytes()).hexdigest() for job in jobs]
     found = uboot.BACKEND.read_batch(jobs)
     assert [hashlib.sha256(job.image.read_bytes()).hexdigest() for job in jobs] == before
@@ -165,6 +168,7 @@ def readings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Readin
         "standard": (found[0], manifests["standard"]),
         "nodual": (found[1], manifests["nodual"]),
         "zeros": (found[2], None),
+        "eleventh": (found[10], None),
     }
 
 
@@ -195,6 +199,19 @@ def test_live_names_content_and_lookups(
 def test_live_volume_u_boot_does_not_recognise(readings: dict[str, tuple[Reading, Manifest | None]]) -> None:
     reading, _ = readings["zeros"]
     assert reading.status == "error" and "fatls /" in reading.detail
+
+
+@live("qemu-system-i386", reason=uboot.HINT)
+def test_live_device_ten_and_above(readings: dict[str, tuple[Reading, Manifest | None]]) -> None:
+    reading, _ = readings["eleventh"]
+    assert reading.status == "ok" and [(e.path, e.sha256) for e in reading.entries] == [
+        ("a.txt", digest(b"a"))
+    ]
+
+
+def test_device_numbers_are_hex_for_the_fat_commands() -> None:
+    # U-Boot 2023.01 reads `fatload virtio N` in hex ("virtio 10" is device 16) but `virtio dev N` in decimal
+    assert uboot._fatload(10, 0, b"/a", 1).command.startswith("fatload virtio a ")
 
 
 def _stand_in(tmp_path: Path, body: str) -> uboot.UbootBackend:

@@ -27,7 +27,7 @@ NAME = "uboot"
 HINT = "apt-get install u-boot-qemu qemu-system-x86"
 QEMU = "qemu-system-i386"
 ROM = "/usr/lib/u-boot/qemu-x86/u-boot.rom"
-BATCH = 8
+BATCH = 12
 BOOT_SECONDS = 20.0
 MEMORY_MB = 256
 MAILBOX_ADDR = 0x00800000  # names and scripts are read to here (at most 8 MiB a round)
@@ -70,6 +70,7 @@ class _Boot:
         self.console.expect(us.AUTOBOOT)
         self.console.send(b" ")
         self.console.expect(us.PROMPT)
+        # `virtio dev` reads its number in decimal, the fat commands read theirs in hex (U-Boot 2023.01)
         self.type(f"virtio scan; virtio dev {self.disks}")
 
     def type(self, line: str) -> bytes:
@@ -123,7 +124,7 @@ def _walk(boot: _Boot, image: _Image) -> None:
         below: list[tuple[bytes, str]] = []
         for start in range(0, len(level), ROUND_ITEMS):
             chunk = level[start : start + ROUND_ITEMS]
-            items = [us.Item(f"fatls virtio {image.device} {us.NAME_VAR}", raw + b"/") for raw, _ in chunk]
+            items = [us.Item(f"fatls virtio {image.device:x} {us.NAME_VAR}", raw + b"/") for raw, _ in chunk]
             for (raw, path), answer in zip(chunk, boot.round(items), strict=True):
                 below += _listed(image, raw, path, answer)
         level = below
@@ -186,7 +187,7 @@ def _load_all(boot: _Boot, image: _Image, wanted: Sequence[bytes]) -> None:
 
 
 def _fatload(device: int, offset: int, raw: bytes, size: int) -> us.Item:
-    return us.Item(f"fatload virtio {device} {CONTENT_ADDR + offset:x} {us.NAME_VAR} {max(size, 1):x}", raw)
+    return us.Item(f"fatload virtio {device:x} {CONTENT_ADDR + offset:x} {us.NAME_VAR} {max(size, 1):x}", raw)
 
 
 def _probe(boot: _Boot, image: _Image, raws: Sequence[bytes]) -> None:
@@ -196,8 +197,8 @@ def _probe(boot: _Boot, image: _Image, raws: Sequence[bytes]) -> None:
         items = []
         for raw in chunk:
             items += [
-                us.Item(f"fatls virtio {image.device} {us.NAME_VAR}", raw),
-                us.Item(f"fatsize virtio {image.device} {us.NAME_VAR}", raw),
+                us.Item(f"fatls virtio {image.device:x} {us.NAME_VAR}", raw),
+                us.Item(f"fatsize virtio {image.device:x} {us.NAME_VAR}", raw),
             ]
         found = boot.round(items)
         for n, raw in enumerate(chunk):
