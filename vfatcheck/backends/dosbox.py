@@ -140,17 +140,19 @@ def _first_batch() -> bytes:
     return b"@echo off\r\n:w\r\nrescan\r\nif not exist C:\\G00001.BAT goto w\r\nC:\\G00001.BAT\r\n"
 
 
-def _mount_all(session: _Session, disks: Sequence[_Disk]) -> None:
-    names = [session.output_name("M") for _ in disks]
-    session.step([f"{d.mount} > C:\\{n}".encode() for d, n in zip(disks, names, strict=True)])
-    for disk, name in zip(disks, names, strict=True):
-        said = session.answer(name)
-        disk.mounted, disk.said = dt.mounted(said), dt.said(said)
+def _mount(session: _Session, disk: _Disk) -> None:
+    """Mount one image just before it is read, and read it to the end before the next is mounted:
+    DOSBox 0.74 mixes up the FAT sectors of two mounted images read in turn (a file of one image got
+    clusters from the other), and a new mount starts that cache afresh (observed)."""
+    name = session.output_name("M")
+    session.step([f"{disk.mount} > C:\\{name}".encode()])
+    said = session.answer(name)
+    disk.mounted, disk.said = dt.mounted(said), dt.said(said)
 
 
 def _walk(session: _Session, disks: Sequence[_Disk]) -> None:
-    """Breadth first over every mounted disk at once: each step lists the directories found by the
-    previous one and copies the files it found."""
+    """Breadth first over the mounted disks: each step lists the directories found by the previous
+    one and copies the files it found."""
     dirs = [(d, b"") for d in disks if d.mounted]
     files: list[tuple[_Disk, bytes, SeenEntry]] = []
     while dirs or files:
@@ -308,8 +310,9 @@ class DosboxBackend:
             try:
                 with proc.Console(argv, start + timeout, env={**ENV, "HOME": tmp}) as console:
                     session = _Session(console, drive)
-                    _mount_all(session, disks)
-                    _walk(session, disks)
+                    for disk in disks:
+                        _mount(session, disk)
+                        _walk(session, [disk])
                     session.finish()
             except proc.ConsoleEnded as ended:
                 status: Status = "unavailable" if ended.missing else "timeout" if ended.timed_out else "crash"
