@@ -10,10 +10,13 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := \
 	7zip \
 	chromium \
+	dosbox \
 	dosfstools \
 	grub-common \
 	mtools \
+	qemu-system-x86 \
 	sleuthkit \
+	u-boot-qemu \
 	xxd
 
 .PHONY: setup deps venv run test lint clean
