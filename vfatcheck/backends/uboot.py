@@ -45,6 +45,7 @@ def qemu_argv(qemu: str, rom: str, disks: Sequence[tuple[str, bool]]) -> list[st
     argv = [qemu, "-M", "pc", "-m", str(MEMORY_MB), "-bios", rom, "-nographic", "-nic", "none", "-no-reboot"]
     for n, (path, read_only) in enumerate(disks):
         mode = ",readonly=on" if read_only else ""
+        path = path.replace(",", ",,")  # qemu's option syntax: a comma in a value is doubled
         argv += [
             "-drive",
             f"file={path},if=none,id=d{n},format=raw{mode}",
