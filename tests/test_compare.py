@@ -318,3 +318,15 @@ def test_legal_short() -> None:
 def test_seen_parent_keeps_a_slash_inside_a_name() -> None:
     assert seen_parent(SeenEntry("C001//~\x01.TXT", "/~\x01.TXT", "file")) == "C001"
     assert seen_parent(SeenEntry("top.txt", "top.txt", "file")) == ""
+
+
+def test_a_short_names_only_reader_is_judged_against_the_8_3_view() -> None:
+    short_only = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
+    alias = "C001/LONGFI~1.TXT"
+    shown = reading(seen(alias), lookups=[Lookup(alias, True, digest(b"long file data"))])
+    rows = run(manifest(entry()), shown, short_only)
+    assert [v.verdict for v in rows] == ["ok", "ok"] and row(rows).expected == alias
+    assert row(run(manifest(entry()), shown)).verdict == "mangled"  # the same, from a long-name reader
+    lower = entry("C001/readme.txt", short=b"README  TXT", nt=0x18)  # shown as readme.txt (case bits)
+    upper = reading(seen("C001/README.TXT", short_name="README.TXT"))
+    assert row(run(manifest(lower), upper, short_only), "C001/readme.txt").verdict == "case-changed"

@@ -23,6 +23,8 @@ class Capabilities:
     short_names: bool
     content: bool
     lookups: bool
+    # Shows only 8.3 names (a device or DOS without long-name support): judged against the 8.3 view.
+    short_names_only: bool = False
 
 
 class Backend(Protocol):
