@@ -11,7 +11,9 @@ APT_PACKAGES := \
 	7zip \
 	chromium \
 	dosfstools \
+	gcc \
 	grub-common \
+	libc6-dev \
 	mtools \
 	sleuthkit \
 	xxd
