@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "sleuthkit": "vfatcheck.backends.sleuthkit",
     "grub": "vfatcheck.backends.grub",
     "fattools": "vfatcheck.backends.fattools",
+    "fatfs-js": "vfatcheck.backends.fatfs_js",
     "fatfs-utf8": "vfatcheck.backends.fatfs_utf8",
     "fatfs-83": "vfatcheck.backends.fatfs_83",
 }
