@@ -15,6 +15,7 @@ of the path it shows: that is how a device that lists `README.TXT` then opens it
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import shutil
@@ -227,7 +228,9 @@ def _extract(tarball: Path, folder: Path) -> None:
             (folder / name).write_bytes(data.read())
 
 
+@functools.cache
 def build_key(config: Config) -> str:
+    """The cache key of a build: asked for every image (available()), so our files are read once."""
     ours = [(OURS / name).read_bytes() for name in (*OUR_FILES, config.variant)]
     return cache.key(sources_key(), config.variant, *compile_argv("cc", "release"), *ours)
 
