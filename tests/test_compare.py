@@ -353,6 +353,8 @@ def test_a_nodual_dummy_in_the_8_3_view_is_its_raw_bytes() -> None:
     r = reading(seen(f"C001/{shown_name}", short_name=shown_name, name=shown_name), lookups=[unopened])
     verdict = row(run(m, r, SHORT_ONLY))
     assert verdict.verdict == "unreachable" and "cosmetic: short name shown as" in verdict.detail
+
+
 def test_a_short_names_only_reader_is_judged_against_the_8_3_view() -> None:
     short_only = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
     alias = "C001/LONGFI~1.TXT"
