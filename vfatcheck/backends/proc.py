@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -154,3 +155,56 @@ def private_copy(image: Path) -> Iterator[Path]:
         shutil.copyfile(image, copy)
         copy.chmod(0o444)
         yield copy
+
+
+def run_until_quiet(
+    argv: Sequence[str], *, timeout: float, quiet: float, env: Mapping[str, str] | None = None
+) -> Completed:
+    """run() for a program that reports as it goes (a virtual machine working through a batch): also
+    killed, as timed out, when it prints nothing for `quiet` seconds. The output up to then is kept."""
+    full_env = {**os.environ, **UTF8_ENV, **(env or {})}
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            start_new_session=True,
+        )
+    except (FileNotFoundError, PermissionError):
+        return Completed(tuple(argv), None, b"", b"", 0.0, missing=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    with proc, proc.stdout, proc.stderr:
+        chunks: dict[int, list[bytes]] = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+        timed_out = _pump(chunks, start + timeout, quiet)
+        if timed_out:
+            _kill_group(proc)
+        returncode = proc.wait()
+    out, err = (b"".join(parts) for parts in chunks.values())
+    rc = None if timed_out else returncode
+    return Completed(tuple(argv), rc, out, err, time.monotonic() - start, timed_out=timed_out)
+
+
+def _pump(chunks: dict[int, list[bytes]], deadline: float, quiet: float) -> bool:
+    """Read every descriptor of `chunks` to its end; True when the deadline or a silence came first."""
+    open_fds = set(chunks)
+    last = time.monotonic()
+    with selectors.DefaultSelector() as sel:
+        for fd in open_fds:
+            sel.register(fd, selectors.EVENT_READ)
+        while open_fds:
+            now = time.monotonic()
+            wait = min(deadline - now, last + quiet - now)
+            if wait <= 0:
+                return True
+            for key, _events in sel.select(wait):
+                data = os.read(key.fd, 65536)
+                if data:
+                    chunks[key.fd].append(data)
+                    last = time.monotonic()
+                else:
+                    sel.unregister(key.fd)
+                    open_fds.discard(key.fd)
+    return False
