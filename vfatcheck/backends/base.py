@@ -23,6 +23,9 @@ class Capabilities:
     short_names: bool
     content: bool
     lookups: bool
+    # False for a reader that knows only 8.3 names (the kernel's msdos driver): it is judged against
+    # the manifest's 8.3 view (vfatcheck.views.short_view), not against the long names
+    long_names: bool = True
 
 
 class Backend(Protocol):
