@@ -9,11 +9,15 @@ PY := $(VENV)/bin/python
 # One package a line, so that back-ends added side by side do not touch the same line.
 APT_PACKAGES := \
 	7zip \
+	busybox-static \
 	chromium \
 	dosfstools \
+	gcc \
 	grub-common \
+	libc6-dev \
 	mtools \
 	sleuthkit \
+	user-mode-linux \
 	xxd
 
 .PHONY: setup deps venv run test lint clean
