@@ -50,6 +50,9 @@ class Kernel:
     memory_mb: int = 128
 
 
+DEFAULT_KERNEL = Kernel()
+
+
 @dataclass(frozen=True)
 class Disk:
     path: Path
@@ -187,6 +190,8 @@ class Machine:
             "rdinit=/init",
             "quiet",
             "loglevel=2",  # emergencies and alerts on the console; the rest through the helper's klog
+            # the RAID6 and XOR speed tests (for btrfs and md, never used here) take 0.9 of a 1.4 s boot
+            "initcall_blacklist=raid6_select_algo,calibrate_xor_blocks",
             f"uml_dir={work / 'uml'}",
             "umid=vfatcheck",
         ]
