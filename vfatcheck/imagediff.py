@@ -20,9 +20,10 @@ _BPB = (  # (first byte, end, name) of the boot sector fields both BPB variants 
 )  # fmt: skip
 _EBPB16 = ((36, 37, "BS_DrvNum"), (38, 39, "BS_BootSig"), (39, 43, "BS_VolID"), (43, 54, "BS_VolLab"),
            (54, 62, "BS_FilSysType"), (62, 510, "boot code"))  # fmt: skip
-_EBPB32 = ((36, 40, "BPB_FATSz32"), (40, 42, "BPB_ExtFlags"), (42, 44, "BPB_FSVer"), (44, 48, "BPB_RootClus"),
-           (48, 50, "BPB_FSInfo"), (50, 52, "BPB_BkBootSec"), (64, 65, "BS_DrvNum"), (66, 67, "BS_BootSig"),
-           (67, 71, "BS_VolID"), (71, 82, "BS_VolLab"), (82, 90, "BS_FilSysType"), (90, 510, "boot code"))  # fmt: skip
+_EBPB32 = ((36, 40, "BPB_FATSz32"), (40, 42, "BPB_ExtFlags"), (42, 44, "BPB_FSVer"),
+           (44, 48, "BPB_RootClus"), (48, 50, "BPB_FSInfo"), (50, 52, "BPB_BkBootSec"), (64, 65, "BS_DrvNum"),
+           (66, 67, "BS_BootSig"), (67, 71, "BS_VolID"), (71, 82, "BS_VolLab"), (82, 90, "BS_FilSysType"),
+           (90, 510, "boot code"))  # fmt: skip
 _FSINFO = ((0, 4, "FSI_LeadSig"), (484, 488, "FSI_StrucSig"), (488, 492, "FSI_Free_Count"),
            (492, 496, "FSI_Nxt_Free"), (508, 512, "FSI_TrailSig"))  # fmt: skip
 _SHORT = ((0, 11, "DIR_Name"), (11, 12, "DIR_Attr"), (12, 13, "DIR_NTRes"), (13, 14, "DIR_CrtTimeTenth"),
@@ -30,7 +31,8 @@ _SHORT = ((0, 11, "DIR_Name"), (11, 12, "DIR_Attr"), (12, 13, "DIR_NTRes"), (13,
           (20, 22, "DIR_FstClusHI"), (22, 24, "DIR_WrtTime"), (24, 26, "DIR_WrtDate"),
           (26, 28, "DIR_FstClusLO"), (28, 32, "DIR_FileSize"))  # fmt: skip
 _LFN = ((0, 1, "LDIR_Ord"), (1, 11, "LDIR_Name1"), (11, 12, "LDIR_Attr"), (12, 13, "LDIR_Type"),
-        (13, 14, "LDIR_Chksum"), (14, 26, "LDIR_Name2"), (26, 28, "LDIR_FstClusLO"), (28, 32, "LDIR_Name3"))  # fmt: skip
+        (13, 14, "LDIR_Chksum"), (14, 26, "LDIR_Name2"), (26, 28, "LDIR_FstClusLO"),
+        (28, 32, "LDIR_Name3"))  # fmt: skip
 TIME_FIELDS = frozenset(
     ("DIR_CrtTimeTenth", "DIR_CrtTime", "DIR_CrtDate", "DIR_LstAccDate", "DIR_WrtTime", "DIR_WrtDate")
 )

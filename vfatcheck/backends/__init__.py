@@ -54,10 +54,15 @@ def get(name: str) -> Backend:
         return _CONFIGURED[name]
 
 
-def check_name(name: str) -> str:
-    """`name` if get() accepts it; argparse types use this to reject a bad --parsers value early."""
-    get(name)
-    return name
+def parser_name(text: str) -> str:
+    """An argparse type: `text` if get() accepts it, else the reason as an ArgumentTypeError."""
+    import argparse
+
+    try:
+        get(text)
+    except UserInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def all_backends() -> list[Backend]:

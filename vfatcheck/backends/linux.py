@@ -32,7 +32,7 @@ from vfatcheck.vm.protocol import Listed, View, ViewResult, describe_errno
 from vfatcheck.vm.reads import Failure, Outcome, Shared
 
 NAME = "linux"
-KERNEL = uml.Kernel()
+KERNEL = uml.DEFAULT_KERNEL
 BATCH = uml.MAX_DISKS
 DEFAULT_IOCHARSET = "iso8859-1"  # CONFIG_FAT_DEFAULT_IOCHARSET of Debian's UML build
 DEFAULT_CODEPAGE = "437"  # CONFIG_FAT_DEFAULT_CODEPAGE
@@ -185,7 +185,6 @@ class LinuxBackend:
         self.capabilities = Capabilities(
             short_names=True, content=True, lookups=True, long_names=fstype != "msdos"
         )
-        shared(kernel).register(self.view)
 
     def configured(self, options: str) -> LinuxBackend:
         """`options` as after the ':' of `linux:shortname=win95:-utf8` (see merge_options)."""
@@ -193,7 +192,12 @@ class LinuxBackend:
         return LinuxBackend(f"{self.name}:{options}", self.view.fstype, merged, self.kernel)
 
     def available(self) -> Availability:
-        return uml.machine(self.kernel).available()
+        """Asking also registers this view for the shared boots: a run asks every back-end it will
+        use before it reads, so the first boot mounts each image in all of them."""
+        ok = uml.machine(self.kernel).available()
+        if ok.ok:
+            shared(self.kernel).register(self.view)
+        return ok
 
     def version(self) -> str:
         release = uml.machine(self.kernel).release or "unknown"

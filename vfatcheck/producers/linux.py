@@ -35,7 +35,7 @@ class ProducerFailed(VfatcheckError):
     """The kernel (or mkfs.fat) did not write the image; the message says what it answered."""
 
 
-def available(kernel: uml.Kernel = uml.Kernel()) -> Availability:
+def available(kernel: uml.Kernel = uml.DEFAULT_KERNEL) -> Availability:
     ok = uml.machine(kernel).available()
     if not ok.ok or proc.run([MKFS, "--help"], timeout=10).missing:
         return Availability(False, HINT)
@@ -62,7 +62,9 @@ def format_empty(geo: Geometry, volume_id: int, image: Path) -> None:
     done = proc.run(mkfs_argv(geo, volume_id, image), timeout=60)
     if not done.ok:
         raise ProducerFailed(f"mkfs.fat failed: {done.describe()}")
-    fat_sectors = int.from_bytes(image.read_bytes()[36:40] if geo.fat == 32 else image.read_bytes()[22:24], "little")
+    fat_sectors = int.from_bytes(
+        image.read_bytes()[36:40] if geo.fat == 32 else image.read_bytes()[22:24], "little"
+    )
     if fat_sectors != geo.fat_sectors:
         raise ProducerFailed(f"mkfs.fat made {fat_sectors} FAT sectors, the builder {geo.fat_sectors}")
 
@@ -71,7 +73,7 @@ def produce(
     items: Sequence[Item],
     fat: int,
     seed: int = 0,
-    kernel: uml.Kernel = uml.Kernel(),
+    kernel: uml.Kernel = uml.DEFAULT_KERNEL,
     timeout: float = TIMEOUT,
 ) -> bytes:
     """The image the kernel writes for `items`: the builder's geometry, volume id and clock."""
@@ -91,7 +93,11 @@ def produce(
 def _check(result: uml.WriteResult) -> None:
     answers = result.boot.answers
     if not answers.done:
-        raise ProducerFailed(f"the guest did not finish writing: {result.boot.done.describe()} ({result.boot.tail()})")
-    refused = [f"{path.decode('utf-8', 'backslashreplace')}: {describe_errno(err)}" for path, err in result.failed]
+        raise ProducerFailed(
+            f"the guest did not finish writing: {result.boot.done.describe()} ({result.boot.tail()})"
+        )
+    refused = [
+        f"{path.decode('utf-8', 'backslashreplace')}: {describe_errno(err)}" for path, err in result.failed
+    ]
     if refused or any(n.split(" ")[:1] == ["mount"] and n != "mount 0" for n in answers.notes):
         raise ProducerFailed("the kernel refused: " + "; ".join(refused or answers.notes))
