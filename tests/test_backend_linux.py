@@ -18,6 +18,7 @@ from vfatcheck import backends, guest, pipeline
 from vfatcheck.backends import linux, linux_msdos
 from vfatcheck.backends.base import ReadJob
 from vfatcheck.builder import build_image
+from vfatcheck.cache import BuildFailed
 from vfatcheck.cases import BUILTIN
 from vfatcheck.compare import compare, expected_paths
 from vfatcheck.errors import UserInputError
@@ -184,6 +185,20 @@ def test_a_boot_that_stops_costs_only_the_image_it_was_reading() -> None:
 def test_a_missing_kernel_is_unavailable_with_the_install_hint(tmp_path: Path) -> None:
     missing = linux.LinuxBackend("linux-missing", "vfat", (), uml.Kernel(binary=str(tmp_path / "no-linux")))
     harness.assert_unavailable(missing, uml.HINT, tmp_path / "x.img")
+
+
+@live_uml
+def test_a_failed_first_use_build_is_an_error_reading_in_its_own_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_compiler(out: Path) -> Path:
+        raise BuildFailed("no C compiler (cc) to build the guest helper: apt-get install gcc libc6-dev")
+
+    monkeypatch.setenv("VFATCHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(guest, "build_helper", no_compiler)
+    backend = linux.LinuxBackend("linux-unbuilt", "vfat", (), uml.Kernel(memory_mb=96))
+    reading = backend.read(tmp_path / "x.img", [])
+    assert reading.status == "error" and "apt-get install gcc" in reading.detail, reading
 
 
 def _stand_in(tmp_path: Path, body: str) -> linux.LinuxBackend:

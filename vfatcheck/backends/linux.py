@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
+from vfatcheck.cache import BuildFailed
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Kind, Level, Lookup, Message, Reading, SeenEntry
 from vfatcheck.vm import uml
@@ -212,10 +213,14 @@ class LinuxBackend:
     def read_batch(self, jobs: Sequence[ReadJob], timeout: float = DEFAULT_TIMEOUT) -> list[Reading]:
         if not self.available().ok:
             return [Reading(self.name, "", "unavailable", detail=uml.HINT) for _ in jobs]
-        start = time.monotonic()
-        outcomes = shared(self.kernel).read(jobs, self.view, timeout)
+        start, version = time.monotonic(), self.version()
+        try:
+            outcomes = shared(self.kernel).read(jobs, self.view, timeout)
+        except BuildFailed as exc:  # the first-use build: a missing piece, said in its own words
+            return [
+                Reading(self.name, version, "error", detail=f"first-use build failed: {exc}") for _ in jobs
+            ]
         share = (time.monotonic() - start) / max(1, len(jobs))
-        version = self.version()
         return [reading_of(self.name, version, self.view, o, share) for o in outcomes]
 
     def reproducer(self, image: str, path: str | None = None) -> str:
