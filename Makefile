@@ -11,12 +11,19 @@ APT_PACKAGES := \
 	7zip \
 	busybox-static \
 	chromium \
+	dosbox \
 	dosfstools \
+	fatcat \
+	fatsort \
+	fusefat \
 	gcc \
 	grub-common \
 	libc6-dev \
 	mtools \
+	qemu-system-x86 \
 	sleuthkit \
+	testdisk \
+	u-boot-qemu \
 	user-mode-linux \
 	xxd
 

@@ -23,7 +23,6 @@ from vfatcheck.cases import BUILTIN
 from vfatcheck.compare import compare, expected_paths
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Manifest, Reading
-from vfatcheck.views import short_view
 from vfatcheck.vm import protocol, reads, uml
 from vfatcheck.vm.cpio import Member, archive
 
@@ -42,10 +41,9 @@ def manifest(form: str) -> Manifest:
     return build_image(ITEMS, fat=12, form=form, seed=0).manifest
 
 
-def verdicts(form: str, reading: Reading, long_names: bool = True) -> Counter[str]:
-    caps = linux.BACKEND.capabilities if long_names else linux_msdos.BACKEND.capabilities
-    written = manifest(form) if long_names else short_view(manifest(form))
-    return Counter(v.verdict for v in compare(written, reading, caps, lambda _p: "case", form, 12))
+def verdicts(form: str, reading: Reading, backend: linux.LinuxBackend = linux.BACKEND) -> Counter[str]:
+    rows = compare(manifest(form), reading, backend.capabilities, lambda _p: "case", form, 12)
+    return Counter(v.verdict for v in rows)
 
 
 def recorded_reading(image: int, view: protocol.View) -> Reading:
@@ -71,12 +69,12 @@ def test_vfat_shows_the_standard_and_nodual_images_as_written() -> None:
 
 def test_msdos_shows_8_3_names_and_stops_at_a_dummy_holding_a_slash() -> None:
     standard = recorded_reading(0, MSDOS)
-    assert verdicts("standard", standard, long_names=False) == Counter(ok=5)
+    assert verdicts("standard", standard, linux_msdos.BACKEND) == Counter(ok=5)
     assert all(x.found for x in standard.lookups)  # each entry opened by the name msdos lists
     nodual = recorded_reading(1, MSDOS)
     assert [(m.code, m.path) for m in nodual.messages] == [("linux-readdir", None)]
     assert "EIO" in nodual.messages[0].text
-    assert verdicts("nodual", nodual, long_names=False)["missing"] >= 2
+    assert verdicts("nodual", nodual, linux_msdos.BACKEND)["missing"] >= 2
 
 
 def test_a_volume_the_kernel_refuses_is_an_error_with_its_fat_fs_message() -> None:
@@ -146,12 +144,6 @@ def test_a_configuration_is_one_backend_per_name_with_its_options_in_the_version
         backends.parser_name("nope:x")
     assert "mount -o loop,ro,utf8,shortname=win95 -t vfat" in win95.reproducer("a b.img", "D/x y")
     assert "sha256sum '/mnt/D/x y'" in win95.reproducer("a b.img", "D/x y")
-
-
-def test_the_8_3_view_shows_every_entry_by_its_stored_short_name() -> None:
-    view = short_view(manifest("standard"))
-    assert {e.shown_as for e in view.entries} == {"short"} and {e.nt_byte for e in view.entries} == {0}
-    assert "LONGFI~1.TXT" in expected_paths(view) and "README.TXT" in expected_paths(view)
 
 
 def test_cpio_members_are_aligned_and_closed_by_the_trailer() -> None:

@@ -25,7 +25,6 @@ from vfatcheck.compare import compare, expected_paths
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Item, Manifest, Reading
 from vfatcheck.verdicts import CaseInfo, ParserInfo, RunReport, Verdict
-from vfatcheck.views import short_view
 
 ProgressFn = Callable[[int, int, str], None]
 # The case of an entry a parser shows outside every case directory of a shared image, e.g. the
@@ -168,8 +167,7 @@ def read_tasks(built_jobs: Sequence[BuiltJob], parsers: Sequence[str]) -> list[t
 def _verdicts(built: BuiltJob, parser: str, reading: Reading) -> list[Verdict]:
     job = built.job
     caps = get(parser).capabilities
-    manifest = built.manifest if caps.long_names else short_view(built.manifest)
-    rows = compare(manifest, reading, caps, case_resolver(job), job.form, job.fat)
+    rows = compare(built.manifest, reading, caps, case_resolver(job), job.form, job.fat)
     if job.isolated:
         return rows
     # the case directories are scaffolding, not part of any case: their own rows would colour every

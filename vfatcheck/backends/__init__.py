@@ -30,6 +30,13 @@ REGISTRY: dict[str, str] = {
     "sleuthkit": "vfatcheck.backends.sleuthkit",
     "grub": "vfatcheck.backends.grub",
     "fattools": "vfatcheck.backends.fattools",
+    "libfsfat": "vfatcheck.backends.libfsfat",
+    "fusefat": "vfatcheck.backends.fusefat",
+    "fatcat": "vfatcheck.backends.fatcat",
+    "testdisk": "vfatcheck.backends.testdisk",
+    "fatsort": "vfatcheck.backends.fatsort",
+    "uboot": "vfatcheck.backends.uboot",
+    "dosbox": "vfatcheck.backends.dosbox",
     "linux": "vfatcheck.backends.linux",
     "linux-msdos": "vfatcheck.backends.linux_msdos",
 }

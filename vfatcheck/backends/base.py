@@ -23,9 +23,9 @@ class Capabilities:
     short_names: bool
     content: bool
     lookups: bool
-    # False for a reader that knows only 8.3 names (the kernel's msdos driver): it is judged against
-    # the manifest's 8.3 view (vfatcheck.views.short_view), not against the long names
-    long_names: bool = True
+    # The parser shows only 8.3 names, like a DOS-only device (DOSBox, Linux msdos, FatFs without
+    # LFN): compare expects every entry under its short name, with or without the NT case bits.
+    short_names_only: bool = False
 
 
 class Backend(Protocol):

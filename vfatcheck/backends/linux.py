@@ -184,7 +184,7 @@ class LinuxBackend:
         self.name, self.kernel = name, kernel
         self.view = View(fstype, tuple(options))
         self.capabilities = Capabilities(
-            short_names=True, content=True, lookups=True, long_names=fstype != "msdos"
+            short_names=True, content=True, lookups=True, short_names_only=fstype == "msdos"
         )
 
     def configured(self, options: str) -> LinuxBackend:

@@ -4,7 +4,7 @@ A `Machine` is one kernel (binary, module set, memory) with its first-use build:
 helper, the base initramfs (vfatcheck.guest) and the host-side XSTATE shim, cached with
 vfatcheck.cache. Each boot gets its job as a second cpio archive appended to the cached one, the
 images as read-only `ubdNr=` disks (links in a private directory, so no path reaches the kernel's
-command line), and runs through proc.run_until_quiet: a guest that says nothing for `timeout`
+command line), and runs as a proc.Console read line by line: a guest that says nothing for `timeout`
 seconds is killed with its whole process group. Its console answers are parsed by vm.protocol.
 
 Observed with Debian's user-mode-linux 6.1um4+b13 (kernel 6.1.176): it needs `con=null
@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -174,7 +175,7 @@ class Machine:
             (work / "uml").mkdir()
             argv = [*self._command(work), *_disk_options(work, disks)]
             env = {"LD_PRELOAD": str(built.shim)} if built.shim else {}
-            done = proc.run_until_quiet(argv, timeout=timeout, quiet=quiet, env=env)
+            done = _run_until_quiet(argv, timeout, quiet, env)
         return Boot(done, protocol.parse(show_bytes(done.stdout)))
 
     def _command(self, work: Path) -> list[str]:
@@ -195,6 +196,26 @@ class Machine:
             f"uml_dir={work / 'uml'}",
             "umid=vfatcheck",
         ]
+
+
+def _run_until_quiet(argv: list[str], timeout: float, quiet: float, env: dict[str, str]) -> proc.Completed:
+    """Run the machine line by line: stopped (as timed out) when it says nothing for `quiet` seconds
+    or runs past `timeout`, so that a hang costs the image being read, not the whole batch."""
+    start = time.monotonic()
+    end = start + timeout
+    try:
+        with proc.Console(argv, min(end, start + quiet), env) as console:
+            try:
+                while True:
+                    console.expect(b"\n")
+                    console.deadline = min(end, time.monotonic() + quiet)
+            except proc.ConsoleEnded as ended:
+                said = console.transcript
+                returncode, timed_out = ended.returncode, ended.timed_out
+    except proc.ConsoleEnded as failed:  # could not start it at all
+        return proc.Completed(tuple(argv), None, b"", b"", 0.0, missing=failed.missing)
+    elapsed = time.monotonic() - start
+    return proc.Completed(tuple(argv), returncode, said, b"", elapsed, timed_out=timed_out)
 
 
 def device(index: int) -> str:
