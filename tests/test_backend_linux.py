@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from tests import harness
 from tests.data.linux.record import ITEMS
-from vfatcheck import backends, guest, pipeline
+from vfatcheck import backends, cli, guest, pipeline
 from vfatcheck.backends import linux, linux_msdos
 from vfatcheck.backends.base import ReadJob
 from vfatcheck.builder import build_image
@@ -144,6 +145,19 @@ def test_a_configuration_is_one_backend_per_name_with_its_options_in_the_version
         backends.parser_name("nope:x")
     assert "mount -o loop,ro,utf8,shortname=win95 -t vfat" in win95.reproducer("a b.img", "D/x y")
     assert "sha256sum '/mnt/D/x y'" in win95.reproducer("a b.img", "D/x y")
+
+
+def test_the_commands_take_configurations(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["parsers", "--json", "linux:shortname=win95:-utf8"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["name"] == "linux:shortname=win95:-utf8"
+    assert not row["available"] or row["version"].endswith("(-t vfat -o ro,shortname=win95)")
+    with pytest.raises(SystemExit):  # argparse: exit 2 with the reason
+        cli.main(["run", "--parsers", "linux,linux:uid=0,gid=0"])
+    assert "unknown parser 'gid=0'" in capsys.readouterr().err  # commas separate parsers, ':' options
+    with pytest.raises(SystemExit):
+        cli.main(["read", "x.img", "--parser", "grub:x"])
+    assert "takes no options" in capsys.readouterr().err
 
 
 def test_cpio_members_are_aligned_and_closed_by_the_trailer() -> None:

@@ -12,7 +12,7 @@ Observed with Debian user-mode-linux 6.1um4+b13 (kernel 6.1.176), see docs/backe
   they are decoded as such;
 * readdir fails with EIO at the first name holding '/' (the VFS refuses such names): an msdos mount of
   a nodual image stops listing there;
-* configurations: `linux:shortname=win95`, `linux:iocharset=cp437:-utf8`, see `configure`.
+* configurations: `linux:shortname=win95`, `linux:iocharset=cp437:-utf8`, see `configured`.
 """
 
 from __future__ import annotations
