@@ -58,6 +58,8 @@ def read_all(image: Path, names: Sequence[str], timeout: float) -> list[Reading]
     if expected is None:
         expected = [e.path for e in safe_read(get("reference"), image, [], timeout).entries]
     chosen = ["reference", *(n for n in names if n != "reference")]
+    for name in chosen:  # asked before any reads, as the run does: views of one machine share a boot
+        get(name).available()
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(lambda n: safe_read(get(n), image, expected, timeout), chosen))
 
