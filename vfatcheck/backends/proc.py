@@ -154,3 +154,16 @@ def private_copy(image: Path) -> Iterator[Path]:
         shutil.copyfile(image, copy)
         copy.chmod(0o444)
         yield copy
+
+
+@contextmanager
+def writable_copy(image: Path, name: str = "image.img") -> Iterator[Path]:
+    """A copy of `image` that its user may change, in a private temporary directory removed afterwards.
+
+    For writers and repairs: they work on this copy, never on the caller's image.
+    """
+    with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
+        copy = Path(tmp) / name
+        shutil.copyfile(image, copy)
+        copy.chmod(0o600)
+        yield copy
