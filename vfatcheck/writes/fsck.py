@@ -5,6 +5,7 @@ The run goes through the fsck.fat back-end's program and parse functions (vfatch
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from vfatcheck.backends import proc
 from vfatcheck.backends.fsck_fat import BACKEND, check_completed, parse_complaints
 from vfatcheck.model import Message, show_bytes
 from vfatcheck.writes.verdicts import Finding
+
+_NUMBERS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,22 @@ def new_complaints(before: FsckCheck, after: FsckCheck) -> list[Finding]:
         return []
     if after.failure and not before.failure:
         return [Finding("fsck-dirty", "", f"fsck.fat -n could not check the image: {after.failure}")]
-    old = Counter((m.path, m.text) for m in before.complaints)
+    old = Counter(_key(m) for m in before.complaints)
     found = []
     for message in after.complaints:
-        key = (message.path, message.text)
+        key = _key(message)
         if old[key] > 0:
             old[key] -= 1
         else:
             found.append(Finding("fsck-dirty", message.path or "", f"fsck.fat -n: {message.text}"))
     return _grouped(found)
+
+
+def _key(message: Message) -> tuple[str, str]:
+    """A complaint without its numbers: a write that adds a file changes fsck's FSCKnnnn.nnn numbering
+    (in the text and in the paths under a renamed directory), sizes, dates and counts, not what it
+    complains about."""
+    return _NUMBERS.sub("#", message.path or ""), _NUMBERS.sub("#", message.text)
 
 
 def _grouped(found: Sequence[Finding]) -> list[Finding]:
