@@ -11,6 +11,7 @@ APT_PACKAGES := \
 	7zip \
 	chromium \
 	dosfstools \
+	fatsort \
 	grub-common \
 	mtools \
 	sleuthkit \
