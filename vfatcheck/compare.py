@@ -25,6 +25,7 @@ FAILED = {
     "unavailable": "unavailable",
 }
 FSCK_CODE = "fsck-would-modify"
+REWRITE_CODE = "entry-rewritten"  # a rewriter (fatsort) changed the entry's bytes on a copy
 _SHORT_ILLEGAL = frozenset('"*+,./:;<=>?[\\]|\ufffd')
 
 
@@ -332,13 +333,20 @@ def _lookup(e: Expected, ctx: _Context) -> list[Found]:
     return [f for x in opened[:1] for f in _content(e, x.sha256, None, ctx, "opened")]
 
 
-def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+def _said(e: Expected, seen: SeenEntry | None, reading: Reading, code: str) -> list[str]:
+    """The texts of the reading's Messages with `code` about this entry (by any of its paths)."""
     paths = {e.path, e.manifest_path} | ({seen.path} if seen else set())
-    return [
-        Found(FSCK_CODE, f"fsck.fat would repair it: {m.text}")
-        for m in reading.messages
-        if m.code == FSCK_CODE and m.path is not None and m.path.lstrip("/") in paths
-    ]
+    return [m.text for m in reading.messages if m.code == code and m.path and m.path.lstrip("/") in paths]
+
+
+def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+    texts = _said(e, seen, reading, FSCK_CODE)
+    return [Found(FSCK_CODE, f"fsck.fat would repair it: {text}") for text in texts]
+
+
+def _rewritten(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+    texts = _said(e, seen, reading, REWRITE_CODE)
+    return [Found("mangled", f"{reading.parser} rewrote it: {text}") for text in texts]
 
 
 def _judge(e: Expected, match: _Match, ctx: _Context, parent_missing: bool) -> tuple[list[Found], str]:
@@ -356,6 +364,7 @@ def _judge(e: Expected, match: _Match, ctx: _Context, parent_missing: bool) -> t
         found.append(Found("missing", why + (" (opening it by name works)" if opened else "")))
     else:
         found += _checks(e, seen, ctx)
+    found += _rewritten(e, seen, ctx.reading)
     fsck = _fsck(e, seen, ctx.reading)
     if fsck:  # the repair explains every other difference of this entry
         found = fsck + [Found(f.verdict, f"(explained) {f.detail}") for f in found if f.verdict != FSCK_CODE]
