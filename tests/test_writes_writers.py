@@ -22,7 +22,7 @@ from vfatcheck.writes.base import WriteJob
 from vfatcheck.writes.operations import BY_ID, SEED, scene_items
 from vfatcheck.writes.pipeline import WriteConfig, run
 from vfatcheck.writes.writers import WRITERS, get
-from vfatcheck.writes.writers.fatsort import FatsortWriter, parse_version
+from vfatcheck.writes.writers.fatsort import FatsortWriter
 from vfatcheck.writes.writers.fsck_fat import FsckFatWriter
 from vfatcheck.writes.writers.library import LibraryWriter
 from vfatcheck.writes.writers.mtools import MtoolsWriter, steps
@@ -163,11 +163,6 @@ def test_fsck_fat_cannot_create_files() -> None:
 @pytest.mark.parametrize("form", ["standard", "nodual"])
 def test_fatsort_sorts_without_damage(form: str) -> None:
     assert verdicts(outcome("fatsort", "sort", form=form)) == {"write-ok"}
-
-
-def test_fatsort_version_is_parsed() -> None:
-    assert parse_version("fatsort 1.6.4\n\nCopyright (C) 2004-2021 Boris Leidner.") == "1.6.4"
-    assert parse_version("no banner") is None
 
 
 def test_mtools_steps_escape_the_existing_name() -> None:

@@ -8,16 +8,14 @@ run in a fresh child.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from vfatcheck.backends import proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability
-from vfatcheck.backends.library import HINT
+from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.backends.library import HINT, LibraryPackage
 from vfatcheck.model import show_bytes
 from vfatcheck.writes.base import ShortNames, WriteJob, WriteResult, unsupported
 from vfatcheck.writes.operations import Operation, OpKind
@@ -26,7 +24,7 @@ WATCHDOG = "Timeout ("  # what faulthandler.dump_traceback_later prints before i
 STARTUP = 10.0  # seconds a child may take to start, on top of the per-job timeouts
 
 
-class LibraryWriter:
+class LibraryWriter(LibraryPackage):
     """A writer calling `module.apply_in_process(image, operation)` in a child interpreter.
 
     Subclasses name the writer, the operations it can do, the packages it needs and how to ask the
@@ -42,25 +40,7 @@ class LibraryWriter:
     def __init__(self, module: str, env: Mapping[str, str] | None = None) -> None:
         self.module = module
         self.env = env
-        self._version: str | None = None
-
-    def library_version(self) -> str:
-        raise NotImplementedError
-
-    def available(self) -> Availability:
-        try:
-            found = all(importlib.util.find_spec(name) is not None for name in self.requires)
-        except ModuleNotFoundError:
-            found = False
-        return Availability(True) if found else Availability(False, HINT)
-
-    def version(self) -> str:
-        if self._version is None:
-            try:
-                self._version = self.library_version()
-            except importlib.metadata.PackageNotFoundError:
-                self._version = "not installed"
-        return self._version
+        self._version = None
 
     def apply(self, image: Path, operation: Operation, timeout: float = DEFAULT_TIMEOUT) -> WriteResult:
         return self.apply_batch([WriteJob(image, operation)], timeout)[0]
