@@ -256,3 +256,14 @@ def test_a_hanging_writer_is_a_writer_error_row(tmp_path: Path, monkeypatch: pyt
     rows = run(config).results
     assert [(r.verdict, r.path) for r in rows] == [("writer-error", "New Directory")]
     assert rows[0].detail.startswith("writer-error: timeout: no answer within 2.0 s")
+
+
+def test_every_writer_says_how_to_do_by_hand_what_it_does() -> None:
+    for name in WRITERS:
+        writer = get(name)
+        for op in BY_ID.values():
+            text = writer.reproducer("/tmp/scene copy.img", op)
+            if op.kind in writer.kinds:
+                assert "scene copy.img" in text and "no way" not in text, (name, op.id, text)
+            else:
+                assert "no way" in text, (name, op.id, text)

@@ -8,25 +8,18 @@ may unify the two.
 
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
-
-from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.backends.fatsort import BACKEND as READER
 from vfatcheck.backends.fatsort import INSTALL_HINT, said_messages
-from vfatcheck.backends.program import ProgramBackend
-from vfatcheck.writes.base import ShortNames, WriteResult, unsupported
-from vfatcheck.writes.operations import Operation, OpKind
-from vfatcheck.writes.writers.program import run_steps
+from vfatcheck.writes.operations import OpKind
+from vfatcheck.writes.writers.program import ProgramWriter
 
 NAME = "fatsort"
 
 
-class FatsortWriter(ProgramBackend):
+class FatsortWriter(ProgramWriter):
     name = NAME
     install_hint = INSTALL_HINT
     kinds: frozenset[OpKind] = frozenset({"sort"})
-    short_names: ShortNames = "alias"
 
     def __init__(self, program: str = "fatsort") -> None:
         super().__init__(program)
@@ -34,18 +27,11 @@ class FatsortWriter(ProgramBackend):
     def program_version(self) -> str:
         return READER.version()
 
-    def apply(self, image: Path, operation: Operation, timeout: float = DEFAULT_TIMEOUT) -> WriteResult:
-        if operation.kind not in self.kinds:
-            return unsupported(NAME, operation)
-        done = run_steps([[self.program, str(image)]], timeout)
-        if done.status != "ok":
-            return done
-        return WriteResult("ok", "; ".join(m.text for m in said_messages(done.detail)), done.elapsed)
+    def argv(self, image: str) -> list[str]:
+        return [self.program, image]
 
-    def reproducer(self, image: str, operation: Operation) -> str:
-        if operation.kind not in self.kinds:
-            return f"# fatsort has no way to {operation.kind}"
-        return f"fatsort {shlex.quote(image)}"
+    def said(self, output: str) -> str:
+        return "; ".join(m.text for m in said_messages(output))
 
 
 WRITER = FatsortWriter()

@@ -11,8 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vfatcheck.backends import proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.backends.program import ProgramBackend
 from vfatcheck.model import show_bytes
-from vfatcheck.writes.base import WriteResult
+from vfatcheck.writes.base import ShortNames, WriteResult, unsupported
+from vfatcheck.writes.operations import Operation, OpKind
 
 OK_CODES = frozenset({0})
 
@@ -66,3 +69,31 @@ def scratch() -> Iterator[Path]:
 
 def command_line(steps: Sequence[Sequence[str]]) -> str:
     return " && ".join(shlex.join(argv) for argv in steps)
+
+
+class ProgramWriter(ProgramBackend):
+    """A writer that runs one program on the image for the one kind of operation it knows (a repairer,
+    a sorter). Subclasses give the command line, the exit codes that mean done, and the back-end whose
+    version check they share."""
+
+    kinds: frozenset[OpKind]
+    short_names: ShortNames = "alias"
+    ok_codes = OK_CODES
+
+    def argv(self, image: str) -> list[str]:
+        raise NotImplementedError
+
+    def said(self, output: str) -> str:
+        """What the program said, as the detail of a write that worked."""
+        return output
+
+    def apply(self, image: Path, operation: Operation, timeout: float = DEFAULT_TIMEOUT) -> WriteResult:
+        if operation.kind not in self.kinds:
+            return unsupported(self.name, operation)
+        done = run_steps([self.argv(str(image))], timeout, ok_codes=self.ok_codes)
+        return done if done.status != "ok" else WriteResult("ok", self.said(done.detail), done.elapsed)
+
+    def reproducer(self, image: str, operation: Operation) -> str:
+        if operation.kind not in self.kinds:
+            return f"# {self.name} has no way to {operation.kind}"
+        return shlex.join([self.name, *self.argv(image)[1:]])
