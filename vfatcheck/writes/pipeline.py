@@ -8,6 +8,7 @@ compared with its base (vfatcheck.writes.check, .fsck, .readers).
 
 from __future__ import annotations
 
+import mmap
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from vfatcheck import __version__
 from vfatcheck.backends import proc
@@ -29,6 +31,7 @@ from vfatcheck.writes.operations import SEED, Operation, scene_items
 from vfatcheck.writes.readers import FAST_READERS, ReaderView, manifest_of, read_view, regressions
 from vfatcheck.writes.report import REPORT_KIND, rows
 from vfatcheck.writes.snapshot import Snapshot, snapshot
+from vfatcheck.writes.verdicts import Finding
 from vfatcheck.writes.writers import get
 
 
@@ -79,7 +82,7 @@ def make_base(fat: int, form: str, scene: str, directory: Path, config: WriteCon
     built = build_image(scene_items(scene, form), fat=fat, form=form, seed=SEED)
     path = directory / f"fat{fat}-{form}-{scene}.img"
     path.unlink(missing_ok=True)
-    path.write_bytes(built.data)
+    write_sparse(path, built.data)
     path.chmod(0o444)
     snap = snapshot(built.data)
     manifest = manifest_of(snap, snap.by_path, fat, form)
@@ -87,14 +90,31 @@ def make_base(fat: int, form: str, scene: str, directory: Path, config: WriteCon
     return Base(fat, form, scene, path, snap, fsck_check(path, config.timeout), views)
 
 
+def write_sparse(path: Path, data: bytes, block: int = 65536) -> None:
+    """The image with its all-zero blocks left as holes: every copy of it stays cheap."""
+    with path.open("wb") as handle:
+        for pos in range(0, len(data), block):
+            chunk = data[pos : pos + block]
+            if chunk.count(0) != len(chunk):
+                handle.seek(pos)
+                handle.write(chunk)
+        handle.truncate(len(data))
+
+
 def judge(task: Task, copy: Path, result: WriteResult, writer: Writer, config: WriteConfig) -> list[Verdict]:
     """Every check of one written copy against its base, as verdict rows."""
-    base, op = task.base, task.op
-    where = (base.form, base.fat, task.writer, writer.version())
+    where = (task.base.form, task.base.fat, task.writer, writer.version())
     if result.status in ("unavailable", "unsupported"):
-        return rows(op, where, result, [], None)
+        return rows(task.op, where, result, [], None)
     copy.chmod(0o444)  # written: from here on only read
-    after = snapshot(copy.read_bytes())
+    with copy.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        # the reader only measures and slices its input; a map reads just the sectors it needs
+        after = snapshot(cast(bytes, data))
+        return rows(task.op, where, result, _findings(task, copy, after, writer, config), after)
+
+
+def _findings(task: Task, copy: Path, after: Snapshot, writer: Writer, config: WriteConfig) -> list[Finding]:
+    base, op = task.base, task.op
     findings = check(base.snap, after, op, expectations(writer))
     if after.volume is not None:
         findings += new_complaints(base.fsck, fsck_check(copy, config.timeout))
@@ -102,7 +122,7 @@ def judge(task: Task, copy: Path, result: WriteResult, writer: Writer, config: W
         manifest = manifest_of(after, intact, base.fat, base.form)
         for reader in config.readers:
             findings += regressions(base.views[reader], read_view(reader, copy, manifest, config.timeout))
-    return rows(op, where, result, findings, after)
+    return findings
 
 
 def _apply(writer: Writer, jobs: Sequence[WriteJob], timeout: float) -> list[WriteResult]:
@@ -131,7 +151,7 @@ def run_unit(
             if config.keep is not None:
                 kept = config.keep / task.writer / f"{task.base.key}-{task.op.id}.img"
                 kept.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(copy, kept)
+                proc.copy_sparse(copy, kept)
             out[task.key] = judge(task, copy, result, writer, config)
     return out
 
