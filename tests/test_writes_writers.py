@@ -267,3 +267,19 @@ def test_every_writer_says_how_to_do_by_hand_what_it_does() -> None:
                 assert "scene copy.img" in text and "no way" not in text, (name, op.id, text)
             else:
                 assert "no way" in text, (name, op.id, text)
+
+
+def test_a_writer_that_is_not_installed_is_an_unavailable_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = FatsortWriter(program=str(tmp_path / "no-fatsort"))
+    monkeypatch.setattr(pipeline, "get", lambda _name: missing)
+    config = WriteConfig(
+        ("fatsort",), (BY_ID["sort"], BY_ID["mkdir"]), ("standard",), (12,), readers=(), jobs=1
+    )
+    report = run(config)
+    assert [(r.case, r.verdict, r.detail) for r in report.results] == [
+        ("sort", "unavailable", "unavailable: apt-get install fatsort"),
+        ("mkdir", "unavailable", "unavailable: apt-get install fatsort"),
+    ]
+    assert report.parsers[0].available is False and report.parsers[0].hint == "apt-get install fatsort"

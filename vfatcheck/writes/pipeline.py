@@ -9,7 +9,6 @@ compared with its base (vfatcheck.writes.check, .fsck, .readers).
 from __future__ import annotations
 
 import mmap
-import shutil
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -169,15 +168,20 @@ def units(tasks: Sequence[Task], jobs: int) -> list[list[Task]]:
     return out
 
 
-def _bases(
-    config: WriteConfig, directory: Path, pool: ThreadPoolExecutor, clock: _Clock
-) -> dict[tuple[int, str, str], Base]:
-    keys = [
+def base_keys(config: WriteConfig) -> list[tuple[int, str, str]]:
+    """(FAT type, form, scene) of every base image the chosen operations need."""
+    return [
         (fat, form, scene)
         for fat in config.fats
         for form in config.forms
         for scene in dict.fromkeys(op.scene for op in config.operations if op.applies(form))
     ]
+
+
+def _bases(
+    config: WriteConfig, directory: Path, pool: ThreadPoolExecutor, clock: _Clock
+) -> dict[tuple[int, str, str], Base]:
+    keys = base_keys(config)
 
     def one(key: tuple[int, str, str]) -> Base:
         base = make_base(*key, directory, config)
@@ -200,8 +204,14 @@ def plan(config: WriteConfig, bases: dict[tuple[int, str, str], Base], writers: 
 
 def run(config: WriteConfig, progress: ProgressFn | None = None) -> RunReport:
     available = [w for w in config.writers if get(w).available().ok]
-    combos = len(config.fats) * len(config.forms)
-    clock = _Clock(combos * 2 + combos * len(config.operations) * len(available), progress)
+    writes = sum(
+        1
+        for name in available
+        for op in config.operations
+        for form in config.forms
+        if op.applies(form) and op.kind in get(name).kinds
+    )
+    clock = _Clock(len(base_keys(config)) + writes * len(config.fats), progress)
     with (
         tempfile.TemporaryDirectory(prefix="vfatcheck-writes-") as tmp,
         ThreadPoolExecutor(config.jobs) as pool,
@@ -210,7 +220,6 @@ def run(config: WriteConfig, progress: ProgressFn | None = None) -> RunReport:
         directory.mkdir(parents=True, exist_ok=True)
         bases = _bases(config, directory, pool, clock)
         tasks = plan(config, bases, available)
-        clock.total = len(bases) + len(tasks)
         done: dict[tuple[str, str, str, int], list[Verdict]] = {}
         for found in pool.map(lambda unit: run_unit(unit, config, clock), units(tasks, config.jobs)):
             done.update(found)
