@@ -90,21 +90,27 @@ def legal_short(shown: str) -> bool:
     return all(ch.isprintable() and ch not in _SHORT_ILLEGAL for ch in base + ext)
 
 
-def _short_names(entry: ManifestEntry) -> tuple[str, ...]:
+def _short_names(entry: ManifestEntry, short_only: bool = False) -> tuple[str, ...]:
     names = [short_display(entry.short_bytes, entry.nt_byte, cp) for cp in CODEPAGES]
+    if short_only:  # a DOS-only reader does not know the NT case bits
+        names += [short_display(entry.short_bytes, 0, cp) for cp in CODEPAGES]
     return tuple(dict.fromkeys(n for n in names if n))
 
 
-def expected_entries(manifest: Manifest) -> list[Expected]:
-    """Every manifest entry, in manifest order; under an absent directory everything is absent too."""
+def expected_entries(manifest: Manifest, short_only: bool = False) -> list[Expected]:
+    """Every manifest entry, in manifest order; under an absent directory everything is absent too.
+
+    `short_only`: the view of a reader that shows only 8.3 names, where every entry that is shown
+    at all is shown by its short name (Capabilities.short_names_only)."""
     shown: dict[str, tuple[str, bool]] = {}  # manifest path -> (shown path, absent)
     out = []
     for entry in sorted(manifest.entries, key=lambda e: e.path.count("/")):
         parent = entry.path.rpartition("/")[0]
         parent_path, parent_absent = shown.get(parent, (parent, False)) if parent else ("", False)
-        shorts = _short_names(entry) or (entry.long_name,)
-        name = shorts[0] if entry.shown_as == "short" else entry.long_name
-        shown_as: Shown = "absent" if parent_absent else entry.shown_as
+        shorts = _short_names(entry, short_only) or (entry.long_name,)
+        own: Shown = "short" if short_only and entry.shown_as == "long" else entry.shown_as
+        name = shorts[0] if own == "short" else entry.long_name
+        shown_as: Shown = "absent" if parent_absent else own
         path = f"{parent_path}/{name}" if parent_path else name
         shown[entry.path] = (path, shown_as == "absent")
         out.append(
@@ -415,7 +421,7 @@ def compare(
     fat: int,
 ) -> list[Verdict]:
     """One row per manifest entry (manifest order), then one `extra` row per unmatched seen entry."""
-    expected = expected_entries(manifest)
+    expected = expected_entries(manifest, capabilities.short_names_only)
     meta = _RowMeta(reading, case_of, form, fat)
     if reading.status != "ok":
         verdict = FAILED.get(reading.status, "parser-error")

@@ -29,6 +29,11 @@ REGISTRY: dict[str, str] = {
     "fatcat": "vfatcheck.backends.fatcat",
     "testdisk": "vfatcheck.backends.testdisk",
     "fatsort": "vfatcheck.backends.fatsort",
+    "uboot": "vfatcheck.backends.uboot",
+    "dosbox": "vfatcheck.backends.dosbox",
+    "fatfs-js": "vfatcheck.backends.fatfs_js",
+    "fatfs-utf8": "vfatcheck.backends.fatfs_utf8",
+    "fatfs-83": "vfatcheck.backends.fatfs_83",
 }
 
 
