@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from vfatcheck import pipeline
-from vfatcheck.backends import REGISTRY
+from vfatcheck.backends import REGISTRY, batch_size, get
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.commands.run import _csv, load_baseline, write_report
 from vfatcheck.errors import UserInputError
@@ -44,8 +44,10 @@ from the baseline report; 2 bad usage or input; 3 internal error.
 
 
 def _readers(text: str) -> tuple[str, ...]:
+    """`all` is every reader that reads one image at a time: a batch back-end (a virtual machine per
+    boot) would boot once per written image, so it is only used when named."""
     if text in ("all", "none"):
-        return READERS if text == "all" else ()
+        return tuple(r for r in READERS if batch_size(get(r)) == 1) if text == "all" else ()
     return tuple(str(r) for r in _csv(str, READERS)(text))
 
 
@@ -83,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=FAST_READERS,
         metavar="LIST",
         help=f"readers that must still read the untouched entries: comma-separated, 'all' or 'none' "
-        f"(default {','.join(FAST_READERS)}, the quick one; all: {','.join(READERS)})",
+        f"(default {','.join(FAST_READERS)}, the quick one; 'all': every one of {','.join(READERS)} "
+        "but the batch back-ends, which boot a machine per image and run only when named)",
     )
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel workers")
     matrix.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per write or read")
