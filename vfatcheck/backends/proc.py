@@ -8,6 +8,7 @@ library cannot take vfatcheck down.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import select
@@ -306,3 +307,37 @@ class Console:
                 with suppress(OSError):
                     stream.close()
         return ended
+
+
+@contextmanager
+def writable_copy(image: Path, name: str = "image.img") -> Iterator[Path]:
+    """A copy of `image` that its user may change, in a private temporary directory removed afterwards.
+
+    For writers and repairs: they work on this copy, never on the caller's image. The holes of a
+    sparse image stay holes (a 33 MB FAT32 image holds a few hundred KB of data).
+    """
+    with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
+        copy = Path(tmp) / name
+        copy_sparse(image, copy)
+        copy.chmod(0o600)
+        yield copy
+
+
+def copy_sparse(source: Path, target: Path) -> None:
+    """Copy the data extents of `source` only (SEEK_DATA/SEEK_HOLE); a plain copy where those fail."""
+    with source.open("rb") as src, target.open("wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        pos = 0
+        try:
+            while pos < size:
+                start = os.lseek(src.fileno(), pos, os.SEEK_DATA)
+                pos = os.lseek(src.fileno(), start, os.SEEK_HOLE)
+                src.seek(start)
+                dst.seek(start)
+                dst.write(src.read(pos - start))
+        except OSError as exc:  # ENXIO: no data after pos; anything else: no hole support
+            if exc.errno != errno.ENXIO:
+                src.seek(0)
+                dst.seek(0)
+                shutil.copyfileobj(src, dst)
+        dst.truncate(size)

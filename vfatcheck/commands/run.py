@@ -130,12 +130,12 @@ def write_report(path: Path, text: str) -> None:
     path.write_bytes(gzip.compress(data, mtime=0) if path.name.endswith(".gz") else data)
 
 
-def load_baseline(path: Path | None) -> RunReport | None:
+def load_baseline(path: Path | None, load: Callable[[str], RunReport] = load_report) -> RunReport | None:
     if path is None:
         return None
     try:
         raw = path.read_bytes()
-        return load_report((gzip.decompress(raw) if raw[:2] == GZIP_MAGIC else raw).decode("utf-8"))
+        return load((gzip.decompress(raw) if raw[:2] == GZIP_MAGIC else raw).decode("utf-8"))
     except (OSError, ValueError, EOFError) as exc:
         raise UserInputError(f"--baseline {path}: {exc}") from exc
 
