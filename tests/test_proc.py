@@ -95,7 +95,7 @@ def test_a_writable_copy_keeps_the_bytes_and_the_holes(tmp_path: Path) -> None:
         handle.write(b"data")
         handle.truncate(16 << 20)
     source.chmod(0o444)
-    with proc.writable_copy(source) as copy:
+    with proc.private_copy(source, writable=True) as copy:
         assert copy.read_bytes() == source.read_bytes()
         assert copy.stat().st_mode & 0o777 == 0o600
         assert copy.stat().st_blocks * 512 < 1 << 20  # the 16 MB of holes were not written out

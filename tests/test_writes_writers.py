@@ -9,6 +9,7 @@ Versions observed when written (docs/writers.md): mtools 4.0.32, pyfatfs 1.1.0 (
 from __future__ import annotations
 
 import importlib.util
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def apply_copy(writer: object, scene: Path, op: str, timeout: float = 2.0) -> object:
-    with proc.writable_copy(scene) as copy:
+    with proc.private_copy(scene, writable=True) as copy:
         return writer.apply(copy, BY_ID[op], timeout)  # type: ignore[attr-defined]
 
 
@@ -222,7 +223,8 @@ def test_a_library_writer_that_hangs_is_a_timeout(tmp_path: Path, scene: Path) -
 def test_a_library_writer_that_crashes_is_a_crash_and_the_batch_goes_on(tmp_path: Path, scene: Path) -> None:
     body = f'if op.id == "mkdir":\n    {CRASH_IN_LIBRARY}\nreturn "done " + op.id'
     writer = stand_in(tmp_path, body)
-    with proc.writable_copy(scene) as a, proc.writable_copy(scene) as b, proc.writable_copy(scene) as c:
+    with ExitStack() as stack:
+        a, b, c = (stack.enter_context(proc.private_copy(scene, writable=True)) for _ in range(3))
         jobs = [WriteJob(a, BY_ID["create-long"]), WriteJob(b, BY_ID["mkdir"]), WriteJob(c, BY_ID["rmdir"])]
         results = writer.apply_batch(jobs, 5.0)
     assert [r.status for r in results] == ["ok", "crash", "ok"]

@@ -145,16 +145,17 @@ def run_python(
 
 
 @contextmanager
-def private_copy(image: Path, writable: bool = False) -> Iterator[Path]:
+def private_copy(image: Path, writable: bool = False, name: str = "image.img") -> Iterator[Path]:
     """A copy of `image` in a private temporary directory, removed afterwards: read-only, or writable
-    for a tool that rewrites it (a repair, a sort), so that the user's image is never opened for writing.
+    for a tool that changes it (a writer, a repair, a sort), so that the user's image is never opened
+    for writing. The holes of a sparse image stay holes (a 33 MB FAT32 image holds a few hundred KB).
 
     Read-only copies are for implementations that could write to what they open (as root, a mode of
     0444 does not stop them: the copy is what they can damage).
     """
     with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
-        copy = Path(tmp) / "image.img"
-        shutil.copyfile(image, copy)
+        copy = Path(tmp) / name
+        copy_sparse(image, copy)
         copy.chmod(0o600 if writable else 0o444)
         yield copy
 
@@ -307,20 +308,6 @@ class Console:
                 with suppress(OSError):
                     stream.close()
         return ended
-
-
-@contextmanager
-def writable_copy(image: Path, name: str = "image.img") -> Iterator[Path]:
-    """A copy of `image` that its user may change, in a private temporary directory removed afterwards.
-
-    For writers and repairs: they work on this copy, never on the caller's image. The holes of a
-    sparse image stay holes (a 33 MB FAT32 image holds a few hundred KB of data).
-    """
-    with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
-        copy = Path(tmp) / name
-        copy_sparse(image, copy)
-        copy.chmod(0o600)
-        yield copy
 
 
 def copy_sparse(source: Path, target: Path) -> None:

@@ -140,7 +140,7 @@ def run_unit(
     """One writer's tasks done together (a batch for batch writers, else one task): copies, writes, checks."""
     writer = get(tasks[0].writer)
     with ExitStack() as stack:
-        copies = [stack.enter_context(proc.writable_copy(t.base.path)) for t in tasks]
+        copies = [stack.enter_context(proc.private_copy(t.base.path, writable=True)) for t in tasks]
         results = _apply(
             writer, [WriteJob(c, t.op) for c, t in zip(copies, tasks, strict=True)], config.timeout
         )
