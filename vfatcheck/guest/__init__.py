@@ -1,5 +1,6 @@
 """What runs inside the virtual machine, and how it is built: the init script, the static C helper
-(vfathelper.c, sha256.c) and the initramfs that holds them with busybox and the kernel's modules.
+(vfathelper.c, with the shared vfatcheck/native/sha256.c) and the initramfs that holds them with
+busybox and the kernel's modules.
 
 Built at first use by vfatcheck.vm.uml through vfatcheck.cache; nothing here starts a machine.
 """
@@ -11,13 +12,14 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from vfatcheck import native
 from vfatcheck.backends import proc
 from vfatcheck.cache import BuildFailed, log_tail
 from vfatcheck.vm.cpio import Member
 
 HERE = Path(__file__).resolve().parent
-HELPER_SOURCES = ("vfathelper.c", "sha256.c")
-SOURCES = ("init", *HELPER_SOURCES, "sha256.h")
+HELPER_SOURCES = (HERE / "vfathelper.c", native.path("sha256.c"))
+SOURCES = (HERE / "init", *HELPER_SOURCES, native.path("sha256.h"))
 BUSYBOX = "/bin/busybox"
 # The busybox applets init uses, each a link to busybox: never one named "busybox" pointing at
 # itself, which makes the kernel fail to run /init (ELOOP).
@@ -28,8 +30,8 @@ COMPILE_TIMEOUT = 120.0
 def source_digest() -> str:
     """One hash of every guest source, for the cache key."""
     h = hashlib.sha256()
-    for name in SOURCES:
-        h.update(name.encode() + b"\0" + (HERE / name).read_bytes())
+    for source in SOURCES:
+        h.update(source.name.encode() + b"\0" + source.read_bytes())
     return h.hexdigest()
 
 
@@ -61,8 +63,11 @@ def build_helper(out: Path) -> Path:
     if cc is None:
         raise BuildFailed("no C compiler (cc) to build the guest helper: apt-get install gcc libc6-dev")
     target = out / "vfathelper"
-    sources = [str(HERE / name) for name in HELPER_SOURCES]
-    done = proc.run([cc, "-static", "-O2", "-Wall", "-o", str(target), *sources], timeout=COMPILE_TIMEOUT)
+    sources = [str(source) for source in HELPER_SOURCES]
+    include = f"-I{native.HERE}"
+    done = proc.run(
+        [cc, "-static", "-O2", "-Wall", include, "-o", str(target), *sources], timeout=COMPILE_TIMEOUT
+    )
     if not done.ok or not target.exists():
         raise BuildFailed(f"compiling the guest helper failed: {done.describe()}\n{log_tail(done.stderr)}")
     return target
