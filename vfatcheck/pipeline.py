@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from vfatcheck import __version__
+from vfatcheck import __version__, producers
 from vfatcheck.backends import batch_size, get, safe_read_batch
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, ReadJob
 from vfatcheck.builder import BuiltImage, build_image
@@ -42,6 +42,7 @@ class RunConfig:
     jobs: int = 2
     timeout: float = DEFAULT_TIMEOUT
     keep: Path | None = None  # write the images and manifests here instead of a temporary directory
+    producer: str = producers.BUILDER  # who writes the images: the builder, or a kernel (vfatcheck.producers)
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,17 @@ def build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[str
     return build_image(kept, fat=job.fat, form=job.form, seed=seed), skipped
 
 
-def build(job: ImageJob, seed: int, directory: Path) -> BuiltJob:
-    built, skipped = build_accepted(job, seed)
+def produce_accepted(job: ImageJob, seed: int, producer: str) -> tuple[BuiltImage, list[tuple[str, str]]]:
+    """A kernel's image of the job's cases: those it writes as asked; the others skipped, with why."""
+    per_case = [(c.id, c.items(seed, prefix="" if job.isolated else case_dir(c))) for c in job.cases]
+    return producers.produce_cases(producers.get(producer), per_case, job.fat, seed)
+
+
+def build(job: ImageJob, seed: int, directory: Path, producer: str = producers.BUILDER) -> BuiltJob:
+    if producer == producers.BUILDER:
+        built, skipped = build_accepted(job, seed)
+    else:
+        built, skipped = produce_accepted(job, seed, producer)
     path = directory / f"{job.key}.img"
     path.unlink(missing_ok=True)
     path.write_bytes(built.data)
@@ -197,10 +207,13 @@ def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
         directory = config.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         built_jobs = []
-        for built in pool.map(lambda j: build(j, config.seed, directory), jobs):
+        for built in pool.map(lambda j: build(j, config.seed, directory, config.producer), jobs):
             clock.tick("builder", 0.0, f"built {built.job.key}")
-            built_jobs.append(built)
             skipped_meta += [f"{built.job.key}: {case}: {why}" for case, why in built.skipped]
+            if config.producer != producers.BUILDER and not built.manifest.entries:
+                clock.total -= len(available)  # nothing the kernel could write: no image to read
+                continue
+            built_jobs.append(built)
         tasks = read_tasks(built_jobs, available)
         readings: dict[tuple[str, str], Reading] = {}
         for batch in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
@@ -217,6 +230,8 @@ def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
     if any(r.case == OUTSIDE_CASES for r in results):
         cases += (CaseInfo(OUTSIDE_CASES, "image", "entries a parser shows outside every case directory"),)
     meta = {"skipped": "\n".join(skipped_meta)} if skipped_meta else {}
+    if config.producer != producers.BUILDER:
+        meta["producer"] = f"{config.producer} ({producers.get(config.producer).version()})"
     return RunReport(
         vfatcheck_version=__version__,
         seed=config.seed,
