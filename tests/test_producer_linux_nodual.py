@@ -20,10 +20,11 @@ from vfatcheck.layout.direntry import FAT_NO_83NAME
 from vfatcheck.model import FAT_TYPES, Item
 from vfatcheck.names.forms import NeedsLongName, name_records
 from vfatcheck.producers import check
-from vfatcheck.producers.linux import PRODUCERS, KernelProducer, Written
+from vfatcheck.producers.linux import PRODUCERS, KernelProducer, ProducerFailed, Written
 from vfatcheck.reader import scan
 from vfatcheck.rng import SeededRandom32
 from vfatcheck.verdicts import RunReport
+from vfatcheck.vm import uml
 
 CORPUS = [item for c in BUILTIN if c.group != "defect" for item in c.items(0, prefix=case_dir(c))]
 SMALL = [
@@ -113,8 +114,14 @@ class _Refusing(KernelProducer):
     """A stand-in kernel: the builder writes what it accepts, and it refuses `refuse` with ENAMETOOLONG."""
 
     refuse: tuple[str, ...] = ()
+    fail: str = ""  # a machine that dies while writing: ProducerFailed with these words
+
+    def version(self) -> str:
+        return "stand-in 1.0"
 
     def write(self, items: Sequence[Item], fat: int, seed: int = 0, timeout: float = 0) -> Written:
+        if self.fail:
+            raise ProducerFailed(self.fail)
         kept = [i for i in items if i.path not in self.refuse]
         refused = tuple((i.path, errno.ENAMETOOLONG) for i in items if i.path in self.refuse)
         return Written(build_image(kept, fat=fat, form=self.form, seed=seed).data, refused, ())
@@ -126,13 +133,31 @@ def test_a_case_the_kernel_refuses_or_cannot_write_is_skipped_with_why() -> None
         ("refused", [Item("B/Long name two.txt", content=b"2")]),
         ("defect", [Item("C/x.txt", content=b"3", defect="efs-nt21")]),
     ]
-    producer = _Refusing("stand-in", "nodual", lambda: None, refuse=("B/Long name two.txt",))  # type: ignore[arg-type,return-value]
+    producer = _Refusing("stand-in", "nodual", uml.DEFAULT_KERNEL, refuse=("B/Long name two.txt",))
     built, skipped = producers.produce_cases(producer, per_case, 16, 0)
     assert [e.path for e in built.manifest.entries] == ["A", "A/Long name one.txt"]
     assert dict(skipped) == {
         "defect": "stand-in writes no deliberate defects",
         "refused": "the kernel refused B/Long name two.txt: ENAMETOOLONG (File name too long)",
     }
+
+
+def test_a_producer_that_fails_costs_its_image_not_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    dying = _Refusing("stand-in", "nodual", uml.DEFAULT_KERNEL, fail="the guest did not finish writing")
+    refusing = _Refusing("refusing", "nodual", uml.DEFAULT_KERNEL, refuse=("C001/Long File Name.txt",))
+    monkeypatch.setitem(producers.PRODUCERS, "stand-in", dying)
+    monkeypatch.setitem(producers.PRODUCERS, "refusing", refusing)
+    cases = tuple(c for c in BUILTIN if c.id in ("c01-long-file-name", "c02-lower-83"))
+    config = pipeline.RunConfig(cases=cases, forms=("nodual",), fats=(16,), parsers=("reference",))
+    report = pipeline.run(replace(config, producer="stand-in"))
+    assert report.results == () and report.meta["producer"] == "stand-in (stand-in 1.0)"
+    assert (
+        "c01-long-file-name: stand-in wrote no image: the guest did not finish writing"
+        in report.meta["skipped"]
+    )
+    report = pipeline.run(replace(config, producer="refusing"))
+    assert {r.case for r in report.results} == {"c02-lower-83"}
+    assert {r.verdict for r in report.results} == {"ok"}
 
 
 @live_nodual

@@ -15,7 +15,14 @@ from vfatcheck.builder import BuiltImage, build_image
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Item
 from vfatcheck.producers.check import manifest_of
-from vfatcheck.producers.linux import PRODUCERS, TIMEOUT, KernelProducer, Written, describe_refusal
+from vfatcheck.producers.linux import (
+    PRODUCERS,
+    TIMEOUT,
+    KernelProducer,
+    ProducerFailed,
+    Written,
+    describe_refusal,
+)
 from vfatcheck.reader import scan
 
 BUILDER = "builder"
@@ -64,7 +71,11 @@ def produce_cases(
             skipped.append((case, why))
     while True:
         every = [item for _case, items in kept for item in items]
-        written = producer.write(every, fat, seed, timeout)
+        try:
+            written = producer.write(every, fat, seed, timeout)
+        except ProducerFailed as exc:  # the machine died or hung: this image's cases are not read
+            skipped += [(case, f"{producer.name} wrote no image: {exc}") for case, _items in kept]
+            return build_image([], fat=fat, form=producer.form, seed=seed), skipped
         reference = build_image(every, fat=fat, form=producer.form, seed=seed)
         lost = _lost(written, reference)
         bad = {case: why for case, items in kept for why in _whys(items, lost)[:1]}
