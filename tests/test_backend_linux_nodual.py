@@ -13,8 +13,10 @@ import pytest
 from tests import harness
 from tests.data.linux.record import ITEMS
 from tests.data.linux_nodual.record import SHORT_LOOKUPS, WINDOWS_BITS
+from tests.imagetools import have
 from vfatcheck import backends, guest, pipeline
 from vfatcheck.backends import linux, linux_nodual, linux_nodual_msdos, linux_shortonly
+from vfatcheck.backends.proc import run
 from vfatcheck.builder import build_image
 from vfatcheck.cases import BUILTIN
 from vfatcheck.compare import compare
@@ -156,3 +158,22 @@ def test_one_boot_of_the_patched_kernel_serves_its_vfat_and_msdos_views(
     assert worst[("linux-nodual", "standard", "c43-nt20-no-lfn")] == "unreachable"
     assert worst[("linux-nodual-msdos", "standard", "c44-efs-nt21")] == "missing"
     assert ("linux-nodual", "standard", "c44-efs-nt21") not in worst
+
+
+@live_nodual
+@harness.needs_realworld
+@pytest.mark.skipif(not have("xxd"), reason="needs xxd")
+def test_windows_efs_files_lose_their_8_3_name_and_their_msdos_listing(tmp_path: Path) -> None:
+    # dosfstools' test image: two Windows EFS files, NT byte 0x21, sharing the 8.3 name TEST_E~1.PFI
+    src = harness.REALWORLD / "dosfstools-hexdumps" / "check-encryption_with_duplicate_dirent.fsck"
+    image = tmp_path / "efs.img"
+    assert run(["xxd", "-r", str(src), str(image)], timeout=60).ok
+    asked = ["test_encrypted.txt.PFILE", "test_encrypted_2.txt.PFILE", "TEST_E~1.PFI"]
+    vfat = linux_nodual.BACKEND.read(image, asked)
+    assert {x.path: x.found for x in vfat.lookups} == {
+        "test_encrypted.txt.PFILE": True, "test_encrypted_2.txt.PFILE": True, "TEST_E~1.PFI": False,
+    }  # fmt: skip
+    stock = linux.BACKEND.read(image, asked) if linux.BACKEND.available().ok else None
+    assert stock is None or all(x.found for x in stock.lookups)  # Debian's kernel opens all three
+    msdos = linux_nodual_msdos.BACKEND.read(image, [])
+    assert msdos.status == "ok" and not any(e.path.endswith(".PFI") for e in msdos.entries)
