@@ -10,6 +10,8 @@ from pathlib import Path
 
 from vfatcheck.backends import REGISTRY, get, safe_read
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.backends.reference import BACKEND as REFERENCE
+from vfatcheck.commands.inputs import check_fat, image_file, timeout_seconds
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Manifest, Reading
 from vfatcheck.reports.matrix import clean, display_width, fit
@@ -22,7 +24,8 @@ parser's short names, failed lookups by long name, and its own warnings and erro
 
 Each parser is asked to open the expected paths by long name: those of IMAGE.manifest.json when
 the image was written by `vfatcheck build`, else those the reference reader lists. The image is
-never modified: parsers that could write get a private copy.
+never modified: parsers that could write get a private copy. An input that is not a FAT12/16/32
+volume is refused (exit 2) unless --force runs the parsers on it anyway.
 """
 
 
@@ -36,8 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"a back-end to use (repeatable; default: all). One of: {', '.join(REGISTRY)}",
     )
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per parser")
+    parser.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per parser ({DEFAULT_TIMEOUT:g})",
+    )
     parser.add_argument("--json", action="store_true", help="print the readings as JSON")
+    parser.add_argument(
+        "--force", action="store_true", help="run the parsers even when IMAGE is not a FAT12/16/32 volume"
+    )
 
 
 def manifest_paths(image: Path) -> list[str] | None:
@@ -47,18 +58,29 @@ def manifest_paths(image: Path) -> list[str] | None:
         return None
     from vfatcheck.compare import expected_paths
 
-    return expected_paths(Manifest.from_json(manifest.read_text(encoding="utf-8")))
+    try:
+        return expected_paths(Manifest.from_json(manifest.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise UserInputError(
+            f"{manifest}: not a manifest vfatcheck can read ({type(exc).__name__}: {exc})"
+        ) from None
 
 
-def read_all(image: Path, names: Sequence[str], timeout: float) -> list[Reading]:
-    if not image.is_file():
-        raise UserInputError(f"{image}: no such image file")
+def read_all(image: Path, names: Sequence[str], timeout: float, force: bool = False) -> list[Reading]:
+    """The reference reading first (one scan, which also gives the paths to look up when there is no
+    manifest), then every other chosen back-end on the same absolute path, side by side."""
+    image = image_file(image)
+    if not force:
+        check_fat(image)
     expected = manifest_paths(image)
     if expected is None:
-        expected = [e.path for e in safe_read(get("reference"), image, [], timeout).entries]
-    chosen = ["reference", *(n for n in names if n != "reference")]
+        first = REFERENCE.read_listed(image, timeout)
+        expected = [e.path for e in first.entries]
+    else:
+        first = safe_read(get("reference"), image, expected, timeout)
+    others = [n for n in names if n != "reference"]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda n: safe_read(get(n), image, expected, timeout), chosen))
+        return [first, *pool.map(lambda n: safe_read(get(n), image, expected, timeout), others)]
 
 
 def side_by_side(readings: Sequence[Reading]) -> str:
@@ -92,7 +114,7 @@ def side_by_side(readings: Sequence[Reading]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    readings = read_all(args.image, args.parsers or list(REGISTRY), args.timeout)
+    readings = read_all(args.image, args.parsers or list(REGISTRY), args.timeout, args.force)
     if args.json:
         print(json.dumps([r.to_dict() for r in readings], indent=2, ensure_ascii=False))
     else:
