@@ -2,7 +2,8 @@
 HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit code.
 
 Exit codes: 0 the job completed (problems found are results, not failures); 1 a gate failed
-(e.g. a verdict differs from --baseline); 2 bad usage or input; 3 an internal error.
+(e.g. a verdict differs from --baseline); 2 bad usage or input; 3 an internal error; 143 and 130
+after SIGTERM and SIGINT.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ examples:
   vfatcheck parsers
   vfatcheck read demo.img --parser mtools --parser 7zip
 
-exit codes: 0 done, 1 gate failed, 2 bad usage or input, 3 internal error
+exit codes: 0 done, 1 gate failed, 2 bad usage or input, 3 internal error,
+            143 / 130 ended by SIGTERM / SIGINT (back-ends ended, temporary files removed)
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,14 +110,15 @@ def table_lines(volume: Volume) -> Iterator[str]:
     """The table, a line at a time, so that a listing of millions of entries streams."""
     label = f", label {_visible(volume.label)!r}" if volume.label is not None else ""
     yield f"FAT{volume.fat_type}{label}, {len(volume.entries)} entries"
-    head = [_row(e) for e in volume.entries[:WIDTH_ROWS]]
+    entries = iter(volume.entries)
+    head = [_row(e) for e in itertools.islice(entries, WIDTH_ROWS)]
     widths = [min(MAX_WIDTH, max(len(row[i]) for row in (COLUMNS, *head))) for i in range(len(COLUMNS))]
     line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
     yield line.format(*COLUMNS).rstrip()
     for row in head:
         yield line.format(*row).rstrip()
-    for n in range(len(head), len(volume.entries)):
-        yield line.format(*_row(volume.entries[n])).rstrip()
+    for entry in entries:
+        yield line.format(*_row(entry)).rstrip()
     if volume.anomalies:
         yield ""
         yield f"{len(volume.anomalies)} anomalies:"

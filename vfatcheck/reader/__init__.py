@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
@@ -19,7 +19,16 @@ from vfatcheck.reader.directory import Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.store import _TAIL, EMPTY_DIGEST, ROOT, EntryStore, EntryView
-from vfatcheck.reader.volume import NO_OWNER, ROOT_OWNER, Chain, FatVolume, ImageData, volume_anomalies
+from vfatcheck.reader.volume import (
+    NO_OWNER,
+    ROOT_OWNER,
+    Chain,
+    FatVolume,
+    ImageData,
+    Places,
+    Problem,
+    volume_anomalies,
+)
 from vfatcheck.reader.work import ReadTimeout, Work
 
 __all__ = [
@@ -39,8 +48,6 @@ __all__ = [
 MAX_DEPTH = 100  # a Windows path (260 characters) cannot nest deeper than about 130
 MAX_ANOMALIES = 10000
 MAX_ANOMALY_CHARS = 8 << 20  # paths and details of the anomalies kept, together
-
-_Place = Callable[[int], int]  # a record's position in its directory -> its offset in the image
 
 
 class Volume:
@@ -73,7 +80,7 @@ class Volume:
             return None
         if entry.index < 0 or entry.index >= len(self._store):
             return _sha256(self.read_file(entry))
-        return self._store.digest(entry.index)
+        return self._store.digest(entry.first_cluster, entry.size)
 
     def find(self, path: str) -> Entry | None:
         """Look a path up component by component, case-insensitively, by long or short name.
@@ -147,13 +154,17 @@ class _Walker:
             path = self.owner_paths[owner] = self.store.entry(owner).path
         return path
 
-    def chain_problem(self, chain: Chain, path: str) -> None:
-        if chain.problem is None:
-            return
+    def chain_detail(self, chain: Chain) -> Problem:
+        assert chain.problem is not None
         code, detail = chain.problem
         if code == "cross-linked":
             detail = f"{detail} {self.owner_path(chain.holder)!r}"
-        self.note(code, path, detail)
+        return code, detail
+
+    def chain_problem(self, chain: Chain, path: str) -> None:
+        if chain.problem is not None:
+            code, detail = self.chain_detail(chain)
+            self.note(code, path, detail)
 
     def root(self) -> None:
         geo = self.fat.geometry
@@ -161,13 +172,13 @@ class _Walker:
             raw, chain = self.fat.directory(geo.root_cluster, ROOT_OWNER)
             self.chain_problem(chain, "")
             ancestors = frozenset([geo.root_cluster])
-            place: _Place = lambda pos: self.fat.record_offset(chain, pos)  # noqa: E731
+            place = self.fat.places(chain)
         else:
             raw = bytes(self.fat.view[geo.root_offset : geo.root_offset + geo.root_bytes])
             if len(raw) < geo.root_bytes:
                 self.note("image-truncated", "", "the image ends inside the root directory")
             ancestors = frozenset([0])
-            place = lambda pos: geo.root_offset + pos  # noqa: E731
+            place = Places((geo.root_offset,), geo.root_bytes or 1)
         listing = self.parse(raw, ROOT, "")
         self.label = listing.label
         self.work.path_chars += sum(listing.widths)
@@ -184,31 +195,31 @@ class _Walker:
         raw: bytes,
         directory: int,
         path: str,
-        place: _Place,
+        place: Places,
         ancestors: frozenset[int],
         depth: int,
     ) -> None:
         """Record a directory's entries, walking each one's chain (and each subdirectory) in turn."""
         self.anomalies.extend(listing.anomalies)
         self.store.dir_paths[directory] = path
+        bases, span = place
         for n, position in enumerate(listing.positions):
             long_name = listing.long_names[n]
-            index = self.store.add(place(position), directory, long_name, listing.slots[n], listing.forms[n])
+            offset = bases[position // span] + position % span
+            index = self.store.add(offset, directory, long_name, listing.slots[n], listing.forms[n])
             attr = raw[position + 11]
             hi, lo, size = _TAIL.unpack_from(raw, position)
-            if not attr & ATTR_DIRECTORY and not size:
+            problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
+            if not attr & ATTR_DIRECTORY and not problems:
                 continue
-            name = (
-                long_name
-                if long_name is not None
-                else quick_display(raw[position : position + 11], raw[position + 12])
-            )
-            component = path_component(name)
+            if long_name is None:
+                long_name = quick_display(raw[position : position + 11], raw[position + 12])
+            component = path_component(long_name)
             entry_path = f"{path}/{component}" if path else component
+            for code, detail in problems:
+                self.note(code, entry_path, detail)
             if attr & ATTR_DIRECTORY:
                 self.subdirectory(index, entry_path, hi << 16 | lo, ancestors, depth)
-            else:
-                self.file(index, entry_path, hi << 16 | lo, size)
 
     def subdirectory(self, index: int, path: str, start: int, ancestors: frozenset[int], depth: int) -> None:
         if start in ancestors or start == 0:
@@ -233,29 +244,31 @@ class _Walker:
             self.note("paths-too-long", path, detail)
             return
         self.work.path_chars += chars
-        place: _Place = lambda pos: self.fat.record_offset(chain, pos)  # noqa: E731
-        self.listing(listing, raw, index, path, place, ancestors | {start}, depth + 1)
+        self.listing(listing, raw, index, path, self.fat.places(chain), ancestors | {start}, depth + 1)
 
-    def file(self, index: int, path: str, first: int, size: int) -> None:
+    def file(self, index: int, first: int, size: int) -> list[Problem]:
+        """Walk a file's chain for it; what is wrong with it (its path is made only if anything is)."""
         if size == 0:
-            return
+            return []
         needed = -(-size // self.fat.geometry.cluster_size)
         if first == 0:
-            self.note("chain-shorter-than-size", path, f"{size} bytes but no cluster")
-            return
+            return [("chain-shorter-than-size", f"{size} bytes but no cluster")]
         chain = self.fat.walk(first, needed + 1, index)
-        self.chain_problem(chain, path)
+        problems = [] if chain.problem is None else [self.chain_detail(chain)]
         got = chain.length
         if got < needed and chain.problem is None:
-            self.note(
-                "chain-shorter-than-size", path, f"{size} bytes need {needed} clusters, chain has {got}"
+            problems.append(
+                ("chain-shorter-than-size", f"{size} bytes need {needed} clusters, chain has {got}")
             )
         elif got > needed:
-            self.note("chain-longer-than-size", path, f"{size} bytes need {needed} clusters, chain has more")
+            problems.append(
+                ("chain-longer-than-size", f"{size} bytes need {needed} clusters, chain has more")
+            )
         # the highest cluster among those the size needs decides whether content lies past the image
         highest = chain.highest if got > needed else max(chain.highest, chain.last)
         if highest and self.fat.beyond_image(highest):
-            self.note("data-beyond-image", path, "part of the content lies past the end of the image")
+            problems.append(("data-beyond-image", "part of the content lies past the end of the image"))
+        return problems
 
 
 def scan(data: ImageData, deadline: float | None = None) -> Volume:

@@ -51,13 +51,13 @@ def quick_display(raw: bytes, nt_byte: int) -> str:
     """names.short_display(raw, nt_byte), without the per-byte work for plain ASCII names."""
     if raw[0] == 0x20 or raw.translate(None, _PLAIN):
         return short_display(raw, nt_byte)
-    base = raw[:8].rstrip(b" ").decode("ascii")
-    ext = raw[8:11].rstrip(b" ").decode("ascii")
+    text = raw.decode("ascii")
+    base, ext = text[:8].rstrip(" "), text[8:].rstrip(" ")
     if nt_byte & CASE_LOWER_BASE:
         base = base.lower()
-    if nt_byte & CASE_LOWER_EXT:
-        ext = ext.lower()
-    return f"{base}.{ext}" if ext else base
+    if not ext:
+        return base
+    return f"{base}.{ext.lower() if nt_byte & CASE_LOWER_EXT else ext}"
 
 
 def quick_valid(raw: bytes) -> bool:

@@ -125,17 +125,18 @@ class EntryStore:
         self.fat.work.check()
         return index
 
-    def digest(self, index: int) -> str | None:
-        """SHA-256 of a file's content (as Volume.read_file gives it); None when not hashed because
-        the hash budget ran out (only images whose chains overlap get there)."""
-        first, size, is_dir = self.cluster_and_size(index)
-        if is_dir:
-            return None
+    def digest(self, first: int, size: int) -> str | None:
+        """SHA-256 of the content of a file of this store starting at cluster `first` (as
+        Volume.read_file gives it); None when not hashed because the hash budget ran out (only
+        images whose chains overlap get there)."""
         if size == 0 or first == 0:
             return EMPTY_DIGEST
         if self._digests is None:
             self._digests = self._hash_all()
-        return self._digests.get(_key(first, size))
+        key = _key(first, size)
+        if key not in self._digests:  # not a file of this volume: hash it on its own
+            self._digests.update(self._hash_chain(first, [size]))
+        return self._digests[key]
 
     def _hash_all(self) -> dict[int, str | None]:
         """Every file's digest, each chain hashed once: files that start at the same cluster share

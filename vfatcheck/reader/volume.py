@@ -10,6 +10,7 @@ import array
 import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from vfatcheck.errors import BadImageError
 from vfatcheck.layout.bootsector import BOOT_SIGNATURE, SECTOR_SIZE, BootSector
@@ -90,6 +91,13 @@ class Chain:
     problem: Problem | None = None
     clusters: tuple[int, ...] = ()  # only when the walk was asked to collect them
     holder: int = NO_OWNER  # for a cross-link: the owner of the cluster it ran into
+
+
+class Places(NamedTuple):
+    """Byte n of a directory's bytes lies at bases[n // size] + n % size in the image."""
+
+    bases: tuple[int, ...]
+    size: int
 
 
 @dataclass(frozen=True)
@@ -254,11 +262,10 @@ class FatVolume:
             chain = Chain(limit, clusters[-1], max(clusters[:-1], default=0), False, too_large, clusters)
         return raw, chain
 
-    def record_offset(self, chain: Chain, position: int) -> int:
-        """Where the byte at `position` of a directory read along `chain` lies in the image."""
-        size = self.geometry.cluster_size
-        cluster = chain.clusters[position // size]
-        return self.geometry.data_offset + (cluster - 2) * size + position % size
+    def places(self, chain: Chain) -> Places:
+        """Where the bytes of a directory read along `chain` lie in the image."""
+        size, base = self.geometry.cluster_size, self.geometry.data_offset
+        return Places(tuple(base + (c - 2) * size for c in chain.clusters), size)
 
 
 def _after(last: int, cluster: int, top: int) -> str:
