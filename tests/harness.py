@@ -10,11 +10,11 @@ import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pytest
 
-from tests.imagetools import have
+from tests.imagetools import REALWORLD, have
 from vfatcheck.backends.base import Backend
 from vfatcheck.model import Reading, show_bytes
 
@@ -37,10 +37,12 @@ def live(*needs: str | bool, reason: str = "") -> Callable[[T], T]:
     why = reason or f"needs {', '.join(programs)}"
 
     def mark(test: T) -> T:
-        marked: T = pytest.mark.live(pytest.mark.skipif(not ready, reason=why)(test))
-        return marked
+        return cast(T, pytest.mark.live(pytest.mark.skipif(not ready, reason=why)(test)))
 
     return mark
+
+
+needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"real-world images absent ({REALWORLD})")
 
 
 def recorded(backend: str, name: str) -> str:
@@ -55,6 +57,12 @@ def fake_program(tmp_path: Path, name: str, body: str, preamble: str = "") -> st
     script.write_text(f"#!/bin/sh\n{preamble}\n{body}\n")
     script.chmod(0o755)
     return str(script)
+
+
+def version_answer(condition: str, banner: str) -> str:
+    """A `fake_program` preamble: when the shell test `condition` holds (how the back-end asks for the
+    version, e.g. '"$1" = --version'), print `banner` and exit 0; otherwise go on to the body."""
+    return f'[ {condition} ] && {{ echo "{banner}"; exit 0; }}'
 
 
 def fake_library(tmp_path: Path, parser: str, body: str) -> tuple[str, dict[str, str]]:
@@ -82,8 +90,11 @@ def assert_timeout(reading: Reading, version: str | None = None) -> None:
         assert reading.version == version
 
 
-def assert_crash(reading: Reading) -> None:
+def assert_crash(reading: Reading, version: str | None = None) -> None:
+    """A SIGSEGV became a crash reading, and the version still says which tool it was."""
     assert reading.status == "crash" and "SIGSEGV" in reading.detail, reading
+    if version is not None:
+        assert reading.version == version
 
 
 def assert_unavailable(backend: Backend, hint: str, image: Path) -> None:
@@ -91,6 +102,17 @@ def assert_unavailable(backend: Backend, hint: str, image: Path) -> None:
     assert backend.available().hint == hint
     reading = backend.read(image, [])
     assert reading.status == "unavailable", reading
+
+
+def stand_in_reading(
+    tmp_path: Path, make: Callable[[str], Backend], body: str, preamble: str = "", timeout: float = 10
+) -> Reading:
+    """What the back-end `make(program)` reads when its program is a stand-in that runs `body` (HANG,
+    CRASH, ...) after `preamble` (how it answers the version question)."""
+    program = fake_program(tmp_path, "stand-in", body, preamble)
+    image = tmp_path / "stand-in.img"
+    image.write_bytes(b"x")
+    return make(program).read(image, ["a"], timeout)
 
 
 def group_members(group: int) -> list[int]:

@@ -5,20 +5,16 @@ Expectations about dissect.fat were observed by running dissect.fat 3.13 (dissec
 
 from __future__ import annotations
 
-import os
-import textwrap
 from pathlib import Path
 
 import pytest
 
-import vfatcheck
+from tests import harness
 from tests.imagetools import (
     LIBRARY_DIRS,
     LIBRARY_EXPECTED,
     LIBRARY_FILES,
-    REALWORLD,
     builder_image,
-    have,
     library_images,
     realworld,
 )
@@ -27,9 +23,8 @@ from vfatcheck.backends.library import log_level
 from vfatcheck.model import Reading, digest
 
 FILES, DIRS, EXPECTED = LIBRARY_FILES, LIBRARY_DIRS, LIBRARY_EXPECTED
-REPO = Path(vfatcheck.__file__).resolve().parents[1]
 
-needs_mtools = pytest.mark.skipif(not have("mkfs.fat", "mcopy", "mmd"), reason="needs mkfs.fat and mtools")
+needs_mtools = harness.live("mkfs.fat", "mcopy", "mmd", reason="needs mkfs.fat and mtools")
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +101,7 @@ def test_checksum_is_not_checked(images: dict[str, Path]) -> None:
     assert reading.messages == ()
 
 
-needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"real-world images absent ({REALWORLD})")
-
-
-@needs_realworld
+@harness.needs_realworld
 @pytest.mark.parametrize("name", ["rust-fatfs-fat12.img.gz", "rust-fatfs-fat16.img.gz"])
 def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
     image = realworld(name, tmp_path)
@@ -121,13 +113,13 @@ def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
     assert {e.path for e in reading.entries} >= set(want)
 
 
-@needs_realworld
+@harness.needs_realworld
 def test_exfat_is_an_error_reading(tmp_path: Path) -> None:
     reading = read(realworld("dissect-exfat-not-fat.img.gz", tmp_path), ())
     assert reading.status == "error" and "InvalidBPB" in reading.detail
 
 
-@needs_realworld
+@harness.needs_realworld
 def test_orphan_lfn_before_the_end_marker_becomes_an_entry(tmp_path: Path) -> None:
     reading = read(realworld("fatcat-repair-orphan-lfn.img.gz", tmp_path), ())
     seen = {e.path: e for e in reading.entries}
@@ -160,31 +152,16 @@ def test_builder_images(tmp_path: Path, form: str, fat: int) -> None:
 
 
 def stand_in(tmp_path: Path, body: str) -> dissect_fat.DissectFatBackend:
-    (tmp_path / "standin_dissect.py").write_text(
-        textwrap.dedent(
-            """
-            import os, signal, time
-            NAME = "dissect.fat"
-            def version_in_process():
-                return "stand-in"
-            def read_in_process(image, expected):
-            """
-        )
-        + textwrap.indent(body, "    ")
-        + "\n"
-    )
-    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    return dissect_fat.DissectFatBackend(module="standin_dissect", env=env)
+    module, env = harness.fake_library(tmp_path, "dissect.fat", body)
+    return dissect_fat.DissectFatBackend(module=module, env=env)
 
 
 def test_a_crash_in_the_library_is_a_crash_reading(tmp_path: Path) -> None:
-    backend = stand_in(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
-    reading = backend.read(tmp_path / "standin_dissect.py", ["x"], timeout=20)
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
-    assert reading.parser == "dissect.fat" and reading.version == dissect_fat.BACKEND.version()
+    reading = stand_in(tmp_path, harness.CRASH_IN_LIBRARY).read(tmp_path / "x.img", ["x"], timeout=20)
+    harness.assert_crash(reading, version=dissect_fat.BACKEND.version())
+    assert reading.parser == "dissect.fat"
 
 
 def test_a_hang_in_the_library_is_a_timeout_reading(tmp_path: Path) -> None:
-    backend = stand_in(tmp_path, "time.sleep(60)")
-    reading = backend.read(tmp_path / "standin_dissect.py", ["x"], timeout=1.5)
-    assert reading.status == "timeout" and reading.elapsed < 10
+    reading = stand_in(tmp_path, harness.HANG_IN_LIBRARY).read(tmp_path / "x.img", ["x"], timeout=1.5)
+    harness.assert_timeout(reading)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import textwrap
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 
+from tests import harness
 from tests.imagetools import have, mtools_image
 from vfatcheck import builder
 from vfatcheck.backends import fatfs
 from vfatcheck.model import Item, digest
 
-REPO = Path(__file__).resolve().parents[1]
 FILES = {
     "Long File Name.txt": b"hello",
     "readme.txt": b"abc",
@@ -28,14 +26,9 @@ ITEMS = [
     Item("readme.txt", content=b"r"),
     Item("UPPER.TXT", content=b"U"),
 ]
-T = TypeVar("T")
-skip_unless_tools = pytest.mark.skipif(
-    not fatfs.BACKEND.available().ok or not have("mkfs.fat", "mcopy"), reason="needs fatfs-ng and mtools"
+live_fatfs = harness.live(
+    fatfs.BACKEND.available().ok, "mkfs.fat", "mcopy", reason="needs fatfs-ng and mtools"
 )
-
-
-def live(test: T) -> T:
-    return cast(T, pytest.mark.live(skip_unless_tools(test)))
 
 
 def test_paths_are_code_page_437_bytes() -> None:
@@ -58,7 +51,7 @@ def standard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return mtools_image(tmp_path_factory.mktemp(f"fat{fat}") / "std.img", fat, FILES, ("Empty Dir",))
 
 
-@live
+@live_fatfs
 def test_live_standard_image(standard: Path) -> None:
     before = hashlib.sha256(standard.read_bytes()).hexdigest()
     extra = ["Dir One", "nope.txt", "LONGFI~1.TXT", "LONG FILE NAME.TXT", "Dir One\\Sub Dir", "ø.txt"]
@@ -84,7 +77,7 @@ def test_live_standard_image(standard: Path) -> None:
     assert hashlib.sha256(standard.read_bytes()).hexdigest() == before
 
 
-@live
+@live_fatfs
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
 def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
@@ -99,7 +92,7 @@ def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
     assert {e.path: e.sha256 for e in reading.entries} == {e.path: e.sha256 for e in built.manifest.entries}
 
 
-@live
+@live_fatfs
 def test_live_volume_fatfs_cannot_mount(tmp_path: Path) -> None:
     image = tmp_path / "zero.img"
     image.write_bytes(bytes(1 << 20))
@@ -108,23 +101,14 @@ def test_live_volume_fatfs_cannot_mount(tmp_path: Path) -> None:
 
 
 def stand_in(tmp_path: Path, body: str) -> fatfs.FatfsBackend:
-    """A real module in FatFs' place, run through the same child-interpreter path."""
-    pkg = tmp_path / "standin"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "lib.py").write_text(
-        "import os, signal, time\nNAME = 'fatfs'\n"
-        "def version_in_process():\n    return '0'\n"
-        "def read_in_process(image, expected):\n" + textwrap.indent(body, "    ") + "\n"
-    )
-    return fatfs.FatfsBackend(module="standin.lib", env={"PYTHONPATH": f"{tmp_path}:{REPO}"})
+    module, env = harness.fake_library(tmp_path, "fatfs", body)
+    return fatfs.FatfsBackend(module=module, env=env)
 
 
 def test_a_segfault_in_the_library_becomes_a_crash_reading(tmp_path: Path) -> None:
-    reading = stand_in(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)").read(tmp_path / "x.img", ["a"])
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    harness.assert_crash(stand_in(tmp_path, harness.CRASH_IN_LIBRARY).read(tmp_path / "x.img", ["a"]))
 
 
 def test_a_hang_in_the_library_becomes_a_timeout_reading(tmp_path: Path) -> None:
-    reading = stand_in(tmp_path, "time.sleep(30)").read(tmp_path / "x.img", ["a"], timeout=1)
-    assert reading.status == "timeout" and reading.elapsed < 10
+    reading = stand_in(tmp_path, harness.HANG_IN_LIBRARY).read(tmp_path / "x.img", ["a"], timeout=1)
+    harness.assert_timeout(reading)

@@ -5,20 +5,16 @@ Expectations about FATtools were observed by running FATtools 1.1.23 (PyPI `fatt
 
 from __future__ import annotations
 
-import os
-import textwrap
 from pathlib import Path
 
 import pytest
 
-import vfatcheck
+from tests import harness
 from tests.imagetools import (
     LIBRARY_DIRS,
     LIBRARY_EXPECTED,
     LIBRARY_FILES,
-    REALWORLD,
     builder_image,
-    have,
     library_images,
     mtools_image,
     realworld,
@@ -28,9 +24,8 @@ from vfatcheck.backends.library import log_level
 from vfatcheck.model import Reading, digest
 
 FILES, DIRS, EXPECTED = LIBRARY_FILES, LIBRARY_DIRS, LIBRARY_EXPECTED
-REPO = Path(vfatcheck.__file__).resolve().parents[1]
 
-needs_mtools = pytest.mark.skipif(not have("mkfs.fat", "mcopy", "mmd"), reason="needs mkfs.fat and mtools")
+needs_mtools = harness.live("mkfs.fat", "mcopy", "mmd", reason="needs mkfs.fat and mtools")
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +97,7 @@ def test_short_only_names_are_shown_with_their_case_bits(tmp_path: Path) -> None
     assert [x.found for x in reading.lookups] == [True, False, False]  # Mixed.TXT got an LFN from mtools
 
 
-needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"real-world images absent ({REALWORLD})")
-
-
-@needs_realworld
+@harness.needs_realworld
 @pytest.mark.parametrize("name", ["rust-fatfs-fat12.img.gz", "rust-fatfs-fat16.img.gz"])
 def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
     image = realworld(name, tmp_path)
@@ -115,14 +107,14 @@ def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
     assert [x.found for x in reading.lookups] == [False, False, True]
 
 
-@needs_realworld
+@harness.needs_realworld
 def test_windows_case_bits(tmp_path: Path) -> None:
     reading = read(realworld("dftt-daylight-winxp-case-bits.img.gz", tmp_path), ("winter.txt",))
     assert {e.path for e in reading.entries} == {"winter.txt", "summer.txt"}
     assert reading.lookups[0].found
 
 
-@needs_realworld
+@harness.needs_realworld
 def test_exfat_is_an_error_reading(tmp_path: Path) -> None:
     reading = read(realworld("dissect-exfat-not-fat.img.gz", tmp_path), ())
     assert reading.status == "error" and "no FAT12/16/32 volume" in reading.detail
@@ -151,31 +143,16 @@ def test_builder_images(tmp_path: Path, form: str, fat: int) -> None:
 
 
 def stand_in(tmp_path: Path, body: str) -> fattools.FattoolsBackend:
-    (tmp_path / "standin_fattools.py").write_text(
-        textwrap.dedent(
-            """
-            import os, signal, time
-            NAME = "fattools"
-            def version_in_process():
-                return "stand-in"
-            def read_in_process(image, expected):
-            """
-        )
-        + textwrap.indent(body, "    ")
-        + "\n"
-    )
-    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    return fattools.FattoolsBackend(module="standin_fattools", env=env)
+    module, env = harness.fake_library(tmp_path, "fattools", body)
+    return fattools.FattoolsBackend(module=module, env=env)
 
 
 def test_a_crash_in_the_library_is_a_crash_reading(tmp_path: Path) -> None:
-    backend = stand_in(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
-    reading = backend.read(tmp_path / "standin_fattools.py", ["x"], timeout=20)
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
-    assert reading.parser == "fattools" and reading.version == fattools.BACKEND.version()
+    reading = stand_in(tmp_path, harness.CRASH_IN_LIBRARY).read(tmp_path / "x.img", ["x"], timeout=20)
+    harness.assert_crash(reading, version=fattools.BACKEND.version())
+    assert reading.parser == "fattools"
 
 
 def test_a_hang_in_the_library_is_a_timeout_reading(tmp_path: Path) -> None:
-    backend = stand_in(tmp_path, "time.sleep(60)")
-    reading = backend.read(tmp_path / "standin_fattools.py", ["x"], timeout=1.5)
-    assert reading.status == "timeout" and reading.elapsed < 10
+    reading = stand_in(tmp_path, harness.HANG_IN_LIBRARY).read(tmp_path / "x.img", ["x"], timeout=1.5)
+    harness.assert_timeout(reading)

@@ -13,23 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagetools import REALWORLD, have, mtools_image, patch_short, realworld
+from tests import harness
+from tests.imagetools import mtools_image, patch_short, realworld
 from vfatcheck import builder
 from vfatcheck.backends import fsck_fat
 from vfatcheck.backends.fsck_fat import FsckFatBackend, check_completed, diff_repair, parse_complaints
 from vfatcheck.model import Item, Message, Reading
 
-DATA = Path(__file__).parent / "data" / "fsck_fat"
-live = pytest.mark.skipif(not have("fsck.fat"), reason="fsck.fat not installed (apt-get install dosfstools)")
+live_fsck = harness.live("fsck.fat", reason="fsck.fat not installed (apt-get install dosfstools)")
 
 
-def recorded(case: str) -> str:
-    raw = (DATA / f"fsck.fat-4.2_n-v_{case}.out").read_bytes()
-    return raw.decode("utf-8", errors="backslashreplace")
+def fsck_output(case: str) -> str:
+    return harness.recorded("fsck_fat", f"fsck.fat-4.2_n-v_{case}.out")
 
 
 def test_complaints_are_tied_to_the_path_fsck_prints() -> None:
-    text = recorded("nodual-handpatched")
+    text = fsck_output("nodual-handpatched")
     messages = parse_complaints(text)
     assert {m.code for m in messages} == {"fsck-complaint"}
     by_path: dict[str | None, list[str]] = {}
@@ -51,7 +50,7 @@ def test_complaints_are_tied_to_the_path_fsck_prints() -> None:
 
 
 def test_volume_level_complaints_have_no_path() -> None:
-    messages = parse_complaints(recorded("fatcat-repair-orphan-lfn"))
+    messages = parse_complaints(fsck_output("fatcat-repair-orphan-lfn"))
     pairs = [(m.path, m.text) for m in messages]
     assert (None, "FATs differ but appear to be intact.") in pairs
     assert (None, "Using first FAT.") in pairs
@@ -61,13 +60,13 @@ def test_volume_level_complaints_have_no_path() -> None:
 
 
 def test_short_names_printed_as_paths() -> None:
-    paths = [m.path for m in parse_complaints(recorded("dosfstools-check-bad_names"))]
+    paths = [m.path for m in parse_complaints(fsck_output("dosfstools-check-bad_names"))]
     assert paths[0] == " AME1.BIN" and "N>ME4.BIN" in paths
     assert None in paths  # fsck printed "/" alone for the entry whose name is empty
 
 
 def test_an_image_fsck_cannot_read_is_not_a_completed_check() -> None:
-    text = recorded("exfat-not-fat")
+    text = fsck_output("exfat-not-fat")
     assert not check_completed(text) and parse_complaints(text) == []
 
 
@@ -152,7 +151,7 @@ def read_unchanged(image: Path, expected: list[str]) -> Reading:
     return reading
 
 
-@live
+@live_fsck
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual"])
 def test_live_standard_and_flagged_nodual_are_clean(tmp_path: Path, fat: int, form: str) -> None:
@@ -162,7 +161,7 @@ def test_live_standard_and_flagged_nodual_are_clean(tmp_path: Path, fat: int, fo
     assert all(lookup.found for lookup in reading.lookups)
 
 
-@live
+@live_fsck
 @pytest.mark.parametrize("fat", [12, 16, 32])
 def test_live_nodual_v1_would_be_renamed(tmp_path: Path, fat: int) -> None:
     image, expected = built(tmp_path, fat, "nodual-v1")
@@ -189,7 +188,7 @@ def patched(tmp_path: Path, dummies: dict[str, tuple[bytes, int]]) -> Path:
     return image
 
 
-@live
+@live_fsck
 def test_live_flag_and_duplicates(tmp_path: Path) -> None:
     dummy = bytes.fromhex("7e061d100b7c2f03") + b"TXT"
     twin = bytes.fromhex("7e1213142f151617") + b"TXT"
@@ -217,31 +216,23 @@ def test_live_flag_and_duplicates(tmp_path: Path) -> None:
     }
 
 
-def stand_in(tmp_path: Path, body: str) -> str:
-    script = tmp_path / "fake-fsck"
-    script.write_text(f"#!/bin/sh\n{body}\n")
-    script.chmod(0o755)
-    return str(script)
-
-
-@live
+@live_fsck
 def test_a_hang_becomes_a_timeout_reading(tmp_path: Path) -> None:
     image, expected = built(tmp_path, 12, "standard")
-    backend = FsckFatBackend(
-        stand_in(tmp_path, 'echo "fsck.fat 4.2 (2021-01-31)"; [ "$2" = /dev/null ] || sleep 30')
-    )
-    reading = backend.read(image, expected, timeout=0.5)
-    assert reading.status == "timeout" and reading.version == "4.2"
+    # fsck.fat 4.2 has no --version: the back-end runs it on /dev/null and reads the banner
+    answer = harness.version_answer('"$2" = /dev/null', "fsck.fat 4.2 (2021-01-31)")
+    backend = FsckFatBackend(harness.fake_program(tmp_path, "fake-fsck", harness.HANG, answer))
+    harness.assert_timeout(backend.read(image, expected, timeout=0.5), version="4.2")
 
 
-@live
+@live_fsck
 def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
     image, expected = built(tmp_path, 12, "standard")
-    reading = FsckFatBackend(stand_in(tmp_path, "kill -SEGV $$")).read(image, expected)
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    backend = FsckFatBackend(harness.fake_program(tmp_path, "fake-fsck", harness.CRASH))
+    harness.assert_crash(backend.read(image, expected))
 
 
-@live
+@live_fsck
 def test_an_image_fsck_cannot_read_is_an_error(tmp_path: Path) -> None:
     image = tmp_path / "zero.img"
     image.write_bytes(b"\0" * 100000)
@@ -250,15 +241,13 @@ def test_an_image_fsck_cannot_read_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:
-    backend = FsckFatBackend("no-such-fsck-vfatcheck")
-    assert backend.available().hint == "apt-get install dosfstools"
     image = tmp_path / "x.img"
     image.write_bytes(b"\0" * 512)
-    assert backend.read(image, []).status == "unavailable"
+    harness.assert_unavailable(FsckFatBackend("no-such-fsck-vfatcheck"), "apt-get install dosfstools", image)
 
 
-@live
-@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is absent (a user's clone)")
+@live_fsck
+@harness.needs_realworld
 def test_live_realworld_orphan_long_name(tmp_path: Path) -> None:
     image = realworld("fatcat-repair-orphan-lfn.img.gz", tmp_path)
     reading = read_unchanged(image, [])

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 
+from tests import harness
 from tests.imagetools import have, mtools_image
 from vfatcheck import builder
 from vfatcheck.backends import grub
-from vfatcheck.model import Item, digest, show_bytes
+from vfatcheck.model import Item, digest
 
-DATA = Path(__file__).parent / "data" / "grub"
 FILES = {
     "Long File Name.txt": b"hello",
     "readme.txt": b"abc",
@@ -28,18 +27,9 @@ ITEMS = [
     Item("readme.txt", content=b"r"),
     Item("UPPER.TXT", content=b"U"),
 ]
-T = TypeVar("T")
-skip_unless_tools = pytest.mark.skipif(
-    not grub.BACKEND.available().ok or not have("mkfs.fat", "mcopy"), reason="needs grub-common and mtools"
+live_grub = harness.live(
+    grub.BACKEND.available().ok, "mkfs.fat", "mcopy", reason="needs grub-common and mtools"
 )
-
-
-def live(test: T) -> T:
-    return cast(T, pytest.mark.live(skip_unless_tools(test)))
-
-
-def recorded(name: str) -> str:
-    return show_bytes((DATA / name).read_bytes())
 
 
 def test_version() -> None:
@@ -47,22 +37,24 @@ def test_version() -> None:
 
 
 def test_long_listing() -> None:
-    entries = grub.parse_ls_long(recorded("grub-fstest-2.06-ls-la-root-standard-fat12.txt"))
+    entries = grub.parse_ls_long(harness.recorded("grub", "grub-fstest-2.06-ls-la-root-standard-fat12.txt"))
     by_name = {e.name: e for e in entries}
     assert len(entries) == 10
     assert by_name["Dir One"].kind == "dir" and by_name["Dir One"].size is None
     assert by_name["Long File Name.txt"].size == 5 and by_name["Ünïcödé.txt"].size == 1
     assert "x" * 200 + ".txt" in by_name  # GRUB keeps all 16 slots of a 204-character name
-    sub = grub.parse_ls_long(recorded("grub-fstest-2.06-ls-la-subdir.txt"))
+    sub = grub.parse_ls_long(harness.recorded("grub", "grub-fstest-2.06-ls-la-subdir.txt"))
     assert [(e.name, e.kind) for e in sub] == [(".", "dir"), ("..", "dir"), ("Sub Dir", "dir")]
 
 
 def test_names_ls_l_could_not_open_come_from_plain_ls() -> None:
     # `ls -l` opens each file by its path for the size; a long name "../g File Name.txt" cannot be
     # opened, so only plain `ls -a` shows it.
-    long = grub.parse_ls_long(recorded("grub-fstest-2.06-ls-la-root-dotdot-lfn-fat12.txt"))
+    long = grub.parse_ls_long(harness.recorded("grub", "grub-fstest-2.06-ls-la-root-dotdot-lfn-fat12.txt"))
     assert "../g File Name.txt" not in {e.name for e in long}
-    merged = grub.merge_short(long, recorded("grub-fstest-2.06-ls-a-root-dotdot-lfn-fat12.txt"))
+    merged = grub.merge_short(
+        long, harness.recorded("grub", "grub-fstest-2.06-ls-a-root-dotdot-lfn-fat12.txt")
+    )
     hidden = [e for e in merged if not e.opened]
     assert [(e.name, e.kind, e.size) for e in hidden] == [("../g File Name.txt", "file", None)]
     assert [e.name for e in merged][:4] == ["Dir One", "Empty Dir", "../g File Name.txt", "readme.txt"]
@@ -77,10 +69,10 @@ def test_merge_drops_dot_entries_and_keeps_order() -> None:
 
 
 def test_errors() -> None:
-    assert grub.parse_error(recorded("grub-fstest-2.06-cat-dir-stderr.txt")) == (
+    assert grub.parse_error(harness.recorded("grub", "grub-fstest-2.06-cat-dir-stderr.txt")) == (
         "cannot open `/Dir One': not a regular file."
     )
-    assert grub.parse_error(recorded("grub-fstest-2.06-cat-not-found-stderr.txt")) == (
+    assert grub.parse_error(harness.recorded("grub", "grub-fstest-2.06-cat-not-found-stderr.txt")) == (
         "cannot open `/nonexist': file `/nonexist' not found."
     )
 
@@ -93,7 +85,7 @@ def standard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return mtools_image(tmp_path_factory.mktemp(f"fat{fat}") / "std.img", fat, FILES, ("Empty Dir",))
 
 
-@live
+@live_grub
 def test_live_standard_image(standard: Path) -> None:
     before = hashlib.sha256(standard.read_bytes()).hexdigest()
     extra = ["Dir One", "nope.txt", "LONGFI~1.TXT", "LONG FILE NAME.TXT", "a\\b"]
@@ -112,7 +104,7 @@ def test_live_standard_image(standard: Path) -> None:
     assert hashlib.sha256(standard.read_bytes()).hexdigest() == before
 
 
-@live
+@live_grub
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
 def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
@@ -129,7 +121,7 @@ def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
     assert listed == {e.path for e in built.manifest.entries} - {"UPPER.TXT"} | {"upper.txt"}
 
 
-@live
+@live_grub
 def test_live_volume_grub_does_not_recognise(tmp_path: Path) -> None:
     image = tmp_path / "zero.img"
     image.write_bytes(bytes(1 << 20))
@@ -137,28 +129,20 @@ def test_live_volume_grub_does_not_recognise(tmp_path: Path) -> None:
     assert reading.status == "error" and reading.detail == "cannot open `/': unknown filesystem."
 
 
-def stand_in(tmp_path: Path, body: str) -> str:
-    script = tmp_path / "fake-grub-fstest"
-    script.write_text(
-        f'#!/bin/sh\n[ "$1" = --version ] && {{ echo "grub-fstest (GRUB) 0.0"; exit 0; }}\n{body}\n'
-    )
-    script.chmod(0o755)
-    return str(script)
+def stand_in(tmp_path: Path, body: str) -> grub.GrubBackend:
+    answer = harness.version_answer('"$1" = --version', "grub-fstest (GRUB) 0.0")
+    return grub.GrubBackend(program=harness.fake_program(tmp_path, "fake-grub-fstest", body, answer))
 
 
 def test_a_hang_becomes_a_timeout_reading(tmp_path: Path) -> None:
-    backend = grub.GrubBackend(program=stand_in(tmp_path, "sleep 30"))
-    reading = backend.read(tmp_path / "x.img", ["a"], timeout=0.5)
-    assert reading.status == "timeout" and reading.version == "0.0" and reading.elapsed < 10
+    reading = stand_in(tmp_path, harness.HANG).read(tmp_path / "x.img", ["a"], timeout=0.5)
+    harness.assert_timeout(reading, version="0.0")
 
 
 def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
-    backend = grub.GrubBackend(program=stand_in(tmp_path, "kill -SEGV $$"))
-    reading = backend.read(tmp_path / "x.img", ["a"])
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    harness.assert_crash(stand_in(tmp_path, harness.CRASH).read(tmp_path / "x.img", ["a"]))
 
 
 def test_a_missing_program_is_unavailable_with_the_hint(tmp_path: Path) -> None:
     backend = grub.GrubBackend(program=str(tmp_path / "no-grub-fstest"))
-    assert backend.available().hint == "apt-get install grub-common"
-    assert backend.read(tmp_path / "x.img", []).status == "unavailable"
+    harness.assert_unavailable(backend, "apt-get install grub-common", tmp_path / "x.img")

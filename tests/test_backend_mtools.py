@@ -11,25 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagetools import REALWORLD, have, mtools_image, realworld
+from tests import harness
+from tests.imagetools import mtools_image, realworld
 from vfatcheck import builder
 from vfatcheck.backends import mtools
 from vfatcheck.backends.mtools import MtoolsBackend, escape_pattern, merge, parse_bare, parse_listing
 from vfatcheck.model import Item, SeenEntry, digest
 
-DATA = Path(__file__).parent / "data" / "mtools"
-live = pytest.mark.skipif(
-    not have("mdir", "mtype"), reason="mtools is not installed (apt-get install mtools)"
-)
-
-
-def recorded(name: str) -> str:
-    return (DATA / name).read_bytes().decode("utf-8", errors="backslashreplace")
+live_mtools = harness.live("mdir", "mtype", reason="mtools is not installed (apt-get install mtools)")
 
 
 def recorded_entries(case: str) -> dict[str, SeenEntry]:
-    rows, unparsed = parse_listing(recorded(f"mdir-4.0.32_{case}.out"))
-    seen, messages = merge(rows, parse_bare(recorded(f"mdir-b-4.0.32_{case}.out")))
+    rows, unparsed = parse_listing(harness.recorded("mtools", f"mdir-4.0.32_{case}.out"))
+    seen, messages = merge(rows, parse_bare(harness.recorded("mtools", f"mdir-b-4.0.32_{case}.out")))
     assert unparsed == [] and messages == []
     return {entry.path: entry for entry in seen}
 
@@ -79,8 +73,8 @@ def test_standard_listing_paths_sizes_and_case_bits() -> None:
 
 
 def test_merge_falls_back_to_the_columns_when_the_listings_disagree() -> None:
-    rows, _ = parse_listing(recorded("mdir-4.0.32_standard-unicode.out"))
-    bare = parse_bare(recorded("mdir-b-4.0.32_standard-unicode.out"))
+    rows, _ = parse_listing(harness.recorded("mtools", "mdir-4.0.32_standard-unicode.out"))
+    bare = parse_bare(harness.recorded("mtools", "mdir-b-4.0.32_standard-unicode.out"))
     seen, messages = merge(rows, bare[:-1])
     assert [m.code for m in messages] == ["mtools-listing-mismatch"]
     paths = {entry.path for entry in seen}
@@ -99,7 +93,7 @@ def test_wildcards_are_quoted() -> None:
     assert escape_pattern("d[1]/a*b?.txt") == "d\\[1\\]/a\\*b\\?.txt"
 
 
-@live
+@live_mtools
 @pytest.mark.parametrize("fat", [12, 16, 32])
 def test_live_mtools_image(tmp_path: Path, fat: int) -> None:
     files = {
@@ -136,7 +130,7 @@ ITEMS = [
 ]
 
 
-@live
+@live_mtools
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
 def test_live_builder_images_open_by_long_name(tmp_path: Path, fat: int, form: str) -> None:
@@ -156,38 +150,28 @@ def test_live_builder_images_open_by_long_name(tmp_path: Path, fat: int, form: s
         assert shorts["Long File Name.txt"] == f"{dummy[:8].decode('ascii')}.TXT"
 
 
-def stand_in(tmp_path: Path, body: str) -> str:
-    script = tmp_path / "fake-mdir"
-    script.write_text(f"#!/bin/sh\n{body}\n")
-    script.chmod(0o755)
-    return str(script)
-
-
-@live
+@live_mtools
 def test_a_hang_becomes_a_timeout_reading(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
-    backend = MtoolsBackend(mdir=stand_in(tmp_path, 'case "$1" in --version) echo x;; *) sleep 30;; esac'))
-    reading = backend.read(image, ["a.txt"], timeout=0.5)
-    assert reading.status == "timeout" and reading.elapsed < 10
+    answer = harness.version_answer('"$1" = --version', "x")
+    mdir = harness.fake_program(tmp_path, "fake-mdir", harness.HANG, answer)
+    harness.assert_timeout(MtoolsBackend(mdir=mdir).read(image, ["a.txt"], timeout=0.5))
 
 
-@live
+@live_mtools
 def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
-    backend = MtoolsBackend(mtype=stand_in(tmp_path, "kill -SEGV $$"))
-    reading = backend.read(image, ["a.txt"])
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    mtype = harness.fake_program(tmp_path, "fake-mtype", harness.CRASH)
+    harness.assert_crash(MtoolsBackend(mtype=mtype).read(image, ["a.txt"]))
 
 
 def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:
-    backend = MtoolsBackend(mdir="no-such-mdir-vfatcheck")
-    assert backend.available().hint == "apt-get install mtools"
     image = tmp_path / "x.img"
     image.write_bytes(b"\0" * 512)
-    assert backend.read(image, []).status == "unavailable"
+    harness.assert_unavailable(MtoolsBackend(mdir="no-such-mdir-vfatcheck"), "apt-get install mtools", image)
 
 
-@live
+@live_mtools
 def test_not_a_fat_image_is_an_error(tmp_path: Path) -> None:
     image = tmp_path / "zero.img"
     image.write_bytes(b"\0" * 100000)
@@ -195,8 +179,8 @@ def test_not_a_fat_image_is_an_error(tmp_path: Path) -> None:
     assert reading.status == "error" and "Cannot initialize" in reading.detail
 
 
-@live
-@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is absent (a user's clone)")
+@live_mtools
+@harness.needs_realworld
 def test_live_realworld_linux_image(tmp_path: Path) -> None:
     image = realworld("rust-fatfs-fat16.img.gz", tmp_path)
     wanted = ["long.txt", "very/long/path/test.txt", "very-long-dir-name/very-long-file-name.txt"]

@@ -5,20 +5,16 @@ Expectations about pyfatfs were observed by running pyfatfs 1.1.0 with fs 2.4.16
 
 from __future__ import annotations
 
-import os
-import textwrap
 from pathlib import Path
 
 import pytest
 
-import vfatcheck
+from tests import harness
 from tests.imagetools import (
     LIBRARY_DIRS,
     LIBRARY_EXPECTED,
     LIBRARY_FILES,
-    REALWORLD,
     builder_image,
-    have,
     library_images,
     mtools_image,
     realworld,
@@ -28,9 +24,8 @@ from vfatcheck.model import Reading, digest
 
 FILES, DIRS, EXPECTED = LIBRARY_FILES, LIBRARY_DIRS, LIBRARY_EXPECTED
 DATA = Path(__file__).parent / "data" / "pyfatfs"
-REPO = Path(vfatcheck.__file__).resolve().parents[1]
 
-needs_mtools = pytest.mark.skipif(not have("mkfs.fat", "mcopy", "mmd"), reason="needs mkfs.fat and mtools")
+needs_mtools = harness.live("mkfs.fat", "mcopy", "mmd", reason="needs mkfs.fat and mtools")
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +119,7 @@ def test_warning_in_a_subdirectory_names_that_directory(tmp_path: Path) -> None:
     assert [(m.code, m.path) for m in reading.messages] == [("pyfatfs-broken-lfn", "DIR")]
 
 
-needs_realworld = pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"real-world images absent ({REALWORLD})")
-
-
-@needs_realworld
+@harness.needs_realworld
 @pytest.mark.parametrize("name", ["rust-fatfs-fat12.img.gz", "rust-fatfs-fat16.img.gz"])
 def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
     image = realworld(name, tmp_path)
@@ -139,13 +131,13 @@ def test_rust_fatfs_images(tmp_path: Path, name: str) -> None:
     assert {e.path for e in reading.entries} >= set(want)
 
 
-@needs_realworld
+@harness.needs_realworld
 def test_exfat_is_an_error_reading(tmp_path: Path) -> None:
     reading = read(realworld("dissect-exfat-not-fat.img.gz", tmp_path), ())
     assert reading.status == "error" and "PyFATException" in reading.detail
 
 
-@needs_realworld
+@harness.needs_realworld
 def test_fats_that_differ_and_a_free_cluster_in_a_directory_chain(tmp_path: Path) -> None:
     reading = read(realworld("fatcat-repair-orphan-lfn.img.gz", tmp_path), ())
     codes = {(m.code, m.path) for m in reading.messages}
@@ -184,31 +176,16 @@ def test_builder_images(tmp_path: Path, form: str, fat: int) -> None:
 
 
 def stand_in(tmp_path: Path, body: str) -> pyfatfs.PyfatfsBackend:
-    (tmp_path / "standin_pyfatfs.py").write_text(
-        textwrap.dedent(
-            """
-            import os, signal, time
-            NAME = "pyfatfs"
-            def version_in_process():
-                return "stand-in"
-            def read_in_process(image, expected):
-            """
-        )
-        + textwrap.indent(body, "    ")
-        + "\n"
-    )
-    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    return pyfatfs.PyfatfsBackend(module="standin_pyfatfs", env=env)
+    module, env = harness.fake_library(tmp_path, "pyfatfs", body)
+    return pyfatfs.PyfatfsBackend(module=module, env=env)
 
 
 def test_a_crash_in_the_library_is_a_crash_reading(tmp_path: Path) -> None:
-    backend = stand_in(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
-    reading = backend.read(tmp_path / "standin_pyfatfs.py", ["x"], timeout=20)
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
-    assert reading.parser == "pyfatfs" and reading.version == pyfatfs.BACKEND.version()
+    reading = stand_in(tmp_path, harness.CRASH_IN_LIBRARY).read(tmp_path / "x.img", ["x"], timeout=20)
+    harness.assert_crash(reading, version=pyfatfs.BACKEND.version())
+    assert reading.parser == "pyfatfs"
 
 
 def test_a_hang_in_the_library_is_a_timeout_reading(tmp_path: Path) -> None:
-    backend = stand_in(tmp_path, "time.sleep(60)")
-    reading = backend.read(tmp_path / "standin_pyfatfs.py", ["x"], timeout=1.5)
-    assert reading.status == "timeout" and reading.elapsed < 10
+    reading = stand_in(tmp_path, harness.HANG_IN_LIBRARY).read(tmp_path / "x.img", ["x"], timeout=1.5)
+    harness.assert_timeout(reading)

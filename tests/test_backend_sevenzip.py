@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 
+from tests import harness
 from tests.imagetools import have, mtools_image, patch_short
 from vfatcheck import builder
 from vfatcheck.backends import sevenzip
-from vfatcheck.model import Item, digest, show_bytes
+from vfatcheck.model import Item, digest
 
-DATA = Path(__file__).parent / "data" / "7zip"
 FILES = {
     "Long File Name.txt": b"hello",
     "readme.txt": b"abc",
@@ -29,29 +28,21 @@ ITEMS = [
     Item("readme.txt", content=b"r"),
     Item("UPPER.TXT", content=b"U"),
 ]
-T = TypeVar("T")
-skip_unless_tools = pytest.mark.skipif(
-    not sevenzip.BACKEND.available().ok or not have("mkfs.fat", "mcopy"), reason="needs 7zip and mtools"
-)
-
-
-def live(test: T) -> T:
-    return cast(T, pytest.mark.live(skip_unless_tools(test)))
-
-
-def recorded(name: str) -> str:
-    return show_bytes((DATA / name).read_bytes())
+live_7zip = harness.live(sevenzip.BACKEND.available().ok, "mkfs.fat", "mcopy", reason="needs 7zip and mtools")
 
 
 def test_banner_gives_the_version() -> None:
-    assert sevenzip.parse_banner(recorded("7zz-26.02-l-slt-standard-fat12.txt")) == "7-Zip (z) 26.02 (x64)"
+    assert (
+        sevenzip.parse_banner(harness.recorded("7zip", "7zz-26.02-l-slt-standard-fat12.txt"))
+        == "7-Zip (z) 26.02 (x64)"
+    )
     assert (
         sevenzip.parse_banner("7-Zip [64] 16.02 : Copyright (c) 1999-2016 Igor Pavlov") == "7-Zip [64] 16.02"
     )
 
 
 def test_listing_of_a_standard_image() -> None:
-    listing = sevenzip.parse_listing(recorded("7zz-26.02-l-slt-standard-fat12.txt"))
+    listing = sevenzip.parse_listing(harness.recorded("7zip", "7zz-26.02-l-slt-standard-fat12.txt"))
     by_path = {e.path: e for e in listing.entries}
     assert len(by_path) == 12 and listing.messages == ()
     assert by_path["Long File Name.txt"].short_name == "LONGFI~1.TXT"
@@ -65,7 +56,7 @@ def test_listing_of_a_standard_image() -> None:
 
 
 def test_listing_of_hand_made_nodual_entries() -> None:
-    listing = sevenzip.parse_listing(recorded("7zz-26.02-l-slt-nodual-patched-fat12.txt"))
+    listing = sevenzip.parse_listing(harness.recorded("7zip", "7zz-26.02-l-slt-nodual-patched-fat12.txt"))
     by_path = {e.path: e for e in listing.entries}
     assert by_path["Long File Name.txt"].short_name == "~\x06\x1d\x10\x0b|/\x03.TXT"
     assert by_path["Dir One"].short_name == "~\x06\x1d\x10\x0b|\x01\x03"
@@ -77,13 +68,13 @@ def test_listing_of_hand_made_nodual_entries() -> None:
 
 
 def test_stderr_of_an_image_7zip_refuses() -> None:
-    messages = sevenzip.parse_stderr(recorded("7zz-26.02-stderr-lfn-cluster-nonzero.txt"))
+    messages = sevenzip.parse_stderr(harness.recorded("7zip", "7zz-26.02-stderr-lfn-cluster-nonzero.txt"))
     assert [m.code for m in messages] == ["7zip-error", "7zip-open-error"]
     assert messages[1].text == "Cannot open the file as [FAT] archive"
 
 
 def test_a_path_filter_selects_the_item_and_its_children() -> None:
-    listing = sevenzip.parse_listing(recorded("7zz-26.02-l-slt-filter-dir.txt"))
+    listing = sevenzip.parse_listing(harness.recorded("7zip", "7zz-26.02-l-slt-filter-dir.txt"))
     assert [e.path for e in listing.entries] == [
         "Dir One",
         "Dir One/Sub Dir",
@@ -104,7 +95,7 @@ def sha_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@live
+@live_7zip
 def test_live_standard_image(standard: Path) -> None:
     before = sha_file(standard)
     reading = sevenzip.BACKEND.read(standard, [*FILES, "Dir One", "nope.txt", "LONGFI~1.TXT"])
@@ -119,7 +110,7 @@ def test_live_standard_image(standard: Path) -> None:
     assert sha_file(standard) == before
 
 
-@live
+@live_7zip
 @pytest.mark.parametrize("fat", [12, 32])
 def test_live_nodual_dummies(tmp_path: Path, fat: int) -> None:
     image = mtools_image(tmp_path / "nd.img", fat, FILES)
@@ -133,7 +124,7 @@ def test_live_nodual_dummies(tmp_path: Path, fat: int) -> None:
     assert reading.lookups[0].sha256 == digest(b"hello")
 
 
-@live
+@live_7zip
 def test_live_slash_in_a_long_name_is_shown_as_underscore_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,7 +141,7 @@ def test_live_slash_in_a_long_name_is_shown_as_underscore_and_writes_nothing(
     assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "slash.img"]
 
 
-@live
+@live_7zip
 def test_live_lfn_slot_with_a_cluster_fails_the_whole_open(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "bad.img", 12, FILES)
     data = bytearray(image.read_bytes())
@@ -162,7 +153,7 @@ def test_live_lfn_slot_with_a_cluster_fails_the_whole_open(tmp_path: Path) -> No
     assert "7zip-open-error" in {m.code for m in reading.messages}
 
 
-@live
+@live_7zip
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
 def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
@@ -183,28 +174,21 @@ def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
         assert shorts["Long File Name.txt"] == " " and shorts["UPPER.TXT"] == "UPPER.TXT"
 
 
-def stand_in(tmp_path: Path, body: str) -> str:
+def stand_in(tmp_path: Path, body: str) -> sevenzip.SevenZipBackend:
     """A real program in 7-Zip's place: it prints a banner when run bare, else does `body`."""
-    script = tmp_path / "fake7z"
-    script.write_text(f'#!/bin/sh\n[ $# -eq 0 ] && {{ echo "7-Zip (z) 0.0 : Copyright"; exit 0; }}\n{body}\n')
-    script.chmod(0o755)
-    return str(script)
+    answer = harness.version_answer("$# -eq 0", "7-Zip (z) 0.0 : Copyright")
+    return sevenzip.SevenZipBackend(program=harness.fake_program(tmp_path, "fake7z", body, answer))
 
 
 def test_a_hang_becomes_a_timeout_reading(tmp_path: Path) -> None:
-    backend = sevenzip.SevenZipBackend(program=stand_in(tmp_path, "sleep 30"))
-    reading = backend.read(tmp_path / "x.img", ["a"], timeout=0.5)
-    assert reading.status == "timeout" and reading.version == "7-Zip (z) 0.0"
-    assert reading.elapsed < 10
+    reading = stand_in(tmp_path, harness.HANG).read(tmp_path / "x.img", ["a"], timeout=0.5)
+    harness.assert_timeout(reading, version="7-Zip (z) 0.0")
 
 
 def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
-    backend = sevenzip.SevenZipBackend(program=stand_in(tmp_path, "kill -SEGV $$"))
-    reading = backend.read(tmp_path / "x.img", ["a"])
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    harness.assert_crash(stand_in(tmp_path, harness.CRASH).read(tmp_path / "x.img", ["a"]))
 
 
 def test_a_missing_program_is_unavailable_with_the_hint(tmp_path: Path) -> None:
     backend = sevenzip.SevenZipBackend(program=str(tmp_path / "no-7zz"))
-    assert backend.available().hint == "apt-get install 7zip"
-    assert backend.read(tmp_path / "x.img", []).status == "unavailable"
+    harness.assert_unavailable(backend, "apt-get install 7zip", tmp_path / "x.img")

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import re
 import subprocess
-import textwrap
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 
-import vfatcheck
+from tests import harness
 from tests.imagetools import have, mtools_image
 from vfatcheck import builder
 from vfatcheck.backends import sleuthkit
 from vfatcheck.model import Item, Reading, SeenEntry, digest, show_bytes
 
-DATA = Path(__file__).parent / "data" / "sleuthkit"
 FILES = {
     "Long File Name.txt": b"hello",
     "readme.txt": b"abc",
@@ -32,19 +28,9 @@ ITEMS = [
     Item("readme.txt", content=b"r"),
     Item("UPPER.TXT", content=b"U"),
 ]
-REPO = Path(vfatcheck.__file__).resolve().parents[1]
-T = TypeVar("T")
-skip_unless_tools = pytest.mark.skipif(
-    not sleuthkit.BACKEND.available().ok or not have("mkfs.fat", "mcopy"), reason="needs sleuthkit and mtools"
+live_tsk = harness.live(
+    sleuthkit.BACKEND.available().ok, "mkfs.fat", "mcopy", reason="needs sleuthkit and mtools"
 )
-
-
-def live(test: T) -> T:
-    return cast(T, pytest.mark.live(skip_unless_tools(test)))
-
-
-def recorded(name: str) -> str:
-    return show_bytes((DATA / name).read_bytes())
 
 
 def test_version() -> None:
@@ -52,7 +38,7 @@ def test_version() -> None:
 
 
 def test_fls_listing_of_a_standard_image() -> None:
-    entries = sleuthkit.parse_fls(recorded("fls-4.11.1-r-p-l-standard-fat12.txt"))
+    entries = sleuthkit.parse_fls(harness.recorded("sleuthkit", "fls-4.11.1-r-p-l-standard-fat12.txt"))
     assert {e.path for e in entries if e.kind is None} == {"$MBR", "$FAT1", "$FAT2", "$OrphanFiles"}
     live_entries = {e.path: e for e in sleuthkit.listed(entries)}
     assert live_entries["Long File Name.txt"].inode == 9 and live_entries["Long File Name.txt"].size == 5
@@ -68,7 +54,9 @@ def test_fls_attaches_an_orphaned_long_name_to_the_next_short_entry() -> None:
     # long name before the dummy sticks to the next valid short entry (readme.txt, inode 10).
     entries = {
         e.path: e
-        for e in sleuthkit.listed(sleuthkit.parse_fls(recorded("fls-4.11.1-r-p-l-nodual-patched-fat12.txt")))
+        for e in sleuthkit.listed(
+            sleuthkit.parse_fls(harness.recorded("sleuthkit", "fls-4.11.1-r-p-l-nodual-patched-fat12.txt"))
+        )
     }
     assert entries["Long File Name.txt"].inode == 10 and entries["Long File Name.txt"].size == 3
     assert not {"readme.txt", "Dir One", "ABCDEFGHIJKLM"} & set(entries)
@@ -76,7 +64,7 @@ def test_fls_attaches_an_orphaned_long_name_to_the_next_short_entry() -> None:
 
 
 def test_deleted_entries_are_marked_and_left_out() -> None:
-    entries = sleuthkit.parse_fls(recorded("fls-4.11.1-r-p-l-deleted-fat12.txt"))
+    entries = sleuthkit.parse_fls(harness.recorded("sleuthkit", "fls-4.11.1-r-p-l-deleted-fat12.txt"))
     deleted = {e.path for e in entries if e.deleted}
     assert deleted == {"Dir One", "Dir One/Sub Dir", "Dir One/Sub Dir/deep file.bin", "_dash.txt"}
     assert not deleted & {e.path for e in sleuthkit.listed(entries)}
@@ -94,7 +82,7 @@ def test_join_takes_short_names_and_content_by_inode() -> None:
 
 
 def test_stderr_of_a_volume_tsk_cannot_open() -> None:
-    messages = sleuthkit.stderr_messages(recorded("fls-4.11.1-stderr-not-fat.txt"))
+    messages = sleuthkit.stderr_messages(harness.recorded("sleuthkit", "fls-4.11.1-stderr-not-fat.txt"))
     assert [m.text for m in messages] == ["Error reading image file (fatfs_open: boot sector)"]
 
 
@@ -106,7 +94,7 @@ def standard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return mtools_image(tmp_path_factory.mktemp(f"fat{fat}") / "std.img", fat, FILES, ("Empty Dir",))
 
 
-@live
+@live_tsk
 def test_live_standard_image(standard: Path) -> None:
     before = hashlib.sha256(standard.read_bytes()).hexdigest()
     extra = ["Dir One", "nope.txt", "LONGFI~1.TXT", "LONG FILE NAME.TXT"]
@@ -125,7 +113,7 @@ def test_live_standard_image(standard: Path) -> None:
     assert hashlib.sha256(standard.read_bytes()).hexdigest() == before
 
 
-@live
+@live_tsk
 @pytest.mark.parametrize("fat", [12, 16, 32])
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly"])
 def test_live_builder_images(tmp_path: Path, fat: int, form: str) -> None:
@@ -175,7 +163,7 @@ def tsk_tools(
     return names, contents, inodes
 
 
-@live
+@live_tsk
 @pytest.mark.parametrize("form", ["standard", "nodual", "nodual-v1", "shortonly", "mtools-unicode"])
 def test_pytsk3_agrees_with_istat_icat_and_ifind(tmp_path: Path, form: str) -> None:
     """The library half of a read gives what the per-entry tools gave (short names with `^`, too)."""
@@ -205,7 +193,7 @@ def test_pytsk3_agrees_with_istat_icat_and_ifind(tmp_path: Path, form: str) -> N
         assert inodes["\u00d1\u00e3\u00e4\u00e9.txt"] == inode_of["\u00d1\u00e3\u00e4\u00e9.txt"]
 
 
-@live
+@live_tsk
 def test_a_big_fat32_image_is_read_without_a_process_per_entry(tmp_path: Path) -> None:
     """Not a benchmark: ~1 s here; a process per entry (20 ms each, three per file) took 11 s."""
     items = [
@@ -224,72 +212,53 @@ def test_a_big_fat32_image_is_read_without_a_process_per_entry(tmp_path: Path) -
     assert reading.elapsed < 5
 
 
-def stand_in_program(tmp_path: Path, name: str, body: str) -> str:
-    script = tmp_path / name
-    script.write_text(f'#!/bin/sh\n[ "$1" = -V ] && {{ echo "The Sleuth Kit ver 0.0"; exit 0; }}\n{body}\n')
-    script.chmod(0o755)
-    return str(script)
+def fake_fls(tmp_path: Path, body: str) -> sleuthkit.SleuthkitBackend:
+    answer = harness.version_answer('"$1" = -V', "The Sleuth Kit ver 0.0")
+    return sleuthkit.SleuthkitBackend(fls=harness.fake_program(tmp_path, "fls", body, answer))
 
 
-def stand_in_library(tmp_path: Path, body: str) -> sleuthkit.SleuthkitBackend:
+def fake_pytsk3(tmp_path: Path, body: str) -> sleuthkit.SleuthkitBackend:
     """The real fls, and a child module whose read_in_process runs `body` instead of pytsk3."""
-    (tmp_path / "standin_tsk.py").write_text(
-        textwrap.dedent(
-            """
-            import os, signal, time
-            NAME = "sleuthkit"
-            def version_in_process():
-                return "stand-in"
-            def read_in_process(image, expected):
-            """
-        )
-        + textwrap.indent(body, "    ")
-        + "\n"
-    )
-    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    return sleuthkit.SleuthkitBackend(module="standin_tsk", env=env)
+    module, env = harness.fake_library(tmp_path, "sleuthkit", body)
+    return sleuthkit.SleuthkitBackend(module=module, env=env)
 
 
 def test_a_hang_in_fls_becomes_a_timeout_reading(tmp_path: Path) -> None:
-    backend = sleuthkit.SleuthkitBackend(fls=stand_in_program(tmp_path, "fls", "sleep 30"))
-    reading = backend.read(tmp_path / "x.img", ["a"], timeout=0.5)
-    assert reading.status == "timeout" and reading.version.startswith("0.0, pytsk3 ") and reading.elapsed < 10
+    reading = fake_fls(tmp_path, harness.HANG).read(tmp_path / "x.img", ["a"], timeout=0.5)
+    harness.assert_timeout(reading)
+    assert reading.version.startswith("0.0, pytsk3 ")
 
 
 def test_a_crash_in_fls_becomes_a_crash_reading(tmp_path: Path) -> None:
-    backend = sleuthkit.SleuthkitBackend(fls=stand_in_program(tmp_path, "fls", "kill -SEGV $$"))
-    reading = backend.read(tmp_path / "x.img", ["a"])
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    harness.assert_crash(fake_fls(tmp_path, harness.CRASH).read(tmp_path / "x.img", ["a"]))
 
 
-@live
+@live_tsk
 def test_a_hang_in_the_library_keeps_the_listing(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "m.img", 12, {"Long File Name.txt": b"a"})
-    reading = stand_in_library(tmp_path, "time.sleep(60)").read(image, ["Long File Name.txt"], timeout=2)
-    assert reading.status == "timeout" and "no answer within" in reading.detail and reading.elapsed < 10
-    assert reading.version == sleuthkit.BACKEND.version()
+    reading = fake_pytsk3(tmp_path, harness.HANG_IN_LIBRARY).read(image, ["Long File Name.txt"], timeout=2)
+    harness.assert_timeout(reading, version=sleuthkit.BACKEND.version())
+    assert "no answer within" in reading.detail
     assert [(e.path, e.short_name, e.sha256) for e in reading.entries] == [("Long File Name.txt", None, None)]
     assert not reading.lookups and not reading.messages
 
 
-@live
+@live_tsk
 def test_a_crash_in_the_library_is_a_crash_reading(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
-    reading = stand_in_library(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)").read(image, ["a.txt"])
-    assert reading.status == "crash" and "SIGSEGV" in reading.detail
+    harness.assert_crash(fake_pytsk3(tmp_path, harness.CRASH_IN_LIBRARY).read(image, ["a.txt"]))
 
 
-@live
+@live_tsk
 def test_a_library_error_is_an_error_reading(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
-    reading = stand_in_library(tmp_path, "raise OSError('tsk said no')").read(image, ["a.txt"])
+    reading = fake_pytsk3(tmp_path, "raise OSError('tsk said no')").read(image, ["a.txt"])
     assert reading.status == "error" and reading.detail == "OSError: tsk said no"
 
 
 def test_a_missing_program_is_unavailable_with_the_hint(tmp_path: Path) -> None:
     backend = sleuthkit.SleuthkitBackend(fls=str(tmp_path / "no-fls"))
-    assert backend.available().hint == "apt-get install sleuthkit"
-    assert backend.read(tmp_path / "x.img", []).status == "unavailable"
+    harness.assert_unavailable(backend, "apt-get install sleuthkit", tmp_path / "x.img")
 
 
 def test_a_missing_pytsk3_is_unavailable_with_the_hint(

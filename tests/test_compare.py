@@ -318,3 +318,51 @@ def test_legal_short() -> None:
 def test_seen_parent_keeps_a_slash_inside_a_name() -> None:
     assert seen_parent(SeenEntry("C001//~\x01.TXT", "/~\x01.TXT", "file")) == "C001"
     assert seen_parent(SeenEntry("top.txt", "top.txt", "file")) == ""
+
+
+SHORT_ONLY = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
+
+
+def test_a_short_names_only_parser_is_judged_against_the_8_3_view() -> None:
+    lower = entry("C001/readme.txt", content=b"r", short=b"README  TXT", nt=0x18)
+    sub = entry("C001/Sub Dir", "dir", short=b"SUBDIR~1   ")
+    child = entry("C001/Sub Dir/inner name.txt", content=b"i", short=b"INNERN~1TXT")
+    m = manifest(entry(), lower, sub, child)
+    shown = reading(
+        seen("C001/LONGFI~1.TXT"),
+        seen("C001/README.TXT", b"r", "README.TXT"),  # DOS knows no case bits: both spellings are right
+        seen("C001/SUBDIR~1", None, "SUBDIR~1", "dir"),
+        seen("C001/SUBDIR~1/INNERN~1.TXT", b"i", "INNERN~1.TXT"),
+        lookups=[Lookup("C001/SUBDIR~1/INNERN~1.TXT", False, error="Illegal Path.")],
+    )
+    rows = {r.path: r for r in run(m, shown, SHORT_ONLY)}
+    assert [rows[p].verdict for p in (LONG, "C001/readme.txt", "C001/Sub Dir")] == ["ok", "ok", "ok"]
+    assert rows["C001/Sub Dir/inner name.txt"].verdict == "unreachable"
+    assert rows["C001/Sub Dir/inner name.txt"].expected == "C001/SUBDIR~1/INNERN~1.TXT"
+    # the same reading from a parser that should show long names loses every long name
+    assert row(run(m, shown, ALL)).verdict == "mangled"
+
+
+def test_a_nodual_dummy_in_the_8_3_view_is_its_raw_bytes() -> None:
+    dummy = bytes.fromhex("7e061d100b7c2f03545854")
+    shown_name = short_display(dummy)
+    m = manifest(entry(short=dummy, nt=0x20))
+    assert expected_entries(m, short_only=True)[1].path == f"C001/{shown_name}"
+    assert expected_entries(m)[1].path == LONG
+    unopened = Lookup(f"C001/{shown_name}", False, error="not tried")
+    r = reading(seen(f"C001/{shown_name}", short_name=shown_name, name=shown_name), lookups=[unopened])
+    verdict = row(run(m, r, SHORT_ONLY))
+    assert verdict.verdict == "unreachable" and "cosmetic: short name shown as" in verdict.detail
+
+
+def test_a_short_names_only_reader_is_judged_against_the_8_3_view() -> None:
+    short_only = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
+    alias = "C001/LONGFI~1.TXT"
+    shown = reading(seen(alias), lookups=[Lookup(alias, True, digest(b"long file data"))])
+    rows = run(manifest(entry()), shown, short_only)
+    assert [v.verdict for v in rows] == ["ok", "ok"] and row(rows).expected == alias
+    assert row(run(manifest(entry()), shown)).verdict == "mangled"  # the same, from a long-name reader
+    lower = entry("C001/readme.txt", short=b"README  TXT", nt=0x18)  # shown as readme.txt (case bits)
+    upper = reading(seen("C001/README.TXT", short_name="README.TXT"))
+    # no case bits in an 8.3-only view: README.TXT is right too
+    assert row(run(manifest(lower), upper, short_only), "C001/readme.txt").verdict == "ok"

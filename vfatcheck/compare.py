@@ -25,6 +25,7 @@ FAILED = {
     "unavailable": "unavailable",
 }
 FSCK_CODE = "fsck-would-modify"
+REWRITE_CODE = "entry-rewritten"  # a rewriter (fatsort) changed the entry's bytes on a copy
 _SHORT_ILLEGAL = frozenset('"*+,./:;<=>?[\\]|\ufffd')
 
 
@@ -89,21 +90,27 @@ def legal_short(shown: str) -> bool:
     return all(ch.isprintable() and ch not in _SHORT_ILLEGAL for ch in base + ext)
 
 
-def _short_names(entry: ManifestEntry) -> tuple[str, ...]:
+def _short_names(entry: ManifestEntry, short_only: bool = False) -> tuple[str, ...]:
     names = [short_display(entry.short_bytes, entry.nt_byte, cp) for cp in CODEPAGES]
+    if short_only:  # a DOS-only reader does not know the NT case bits
+        names += [short_display(entry.short_bytes, 0, cp) for cp in CODEPAGES]
     return tuple(dict.fromkeys(n for n in names if n))
 
 
-def expected_entries(manifest: Manifest) -> list[Expected]:
-    """Every manifest entry, in manifest order; under an absent directory everything is absent too."""
+def expected_entries(manifest: Manifest, short_only: bool = False) -> list[Expected]:
+    """Every manifest entry, in manifest order; under an absent directory everything is absent too.
+
+    `short_only`: the view of a reader that shows only 8.3 names, where every entry that is shown
+    at all is shown by its short name (Capabilities.short_names_only)."""
     shown: dict[str, tuple[str, bool]] = {}  # manifest path -> (shown path, absent)
     out = []
     for entry in sorted(manifest.entries, key=lambda e: e.path.count("/")):
         parent = entry.path.rpartition("/")[0]
         parent_path, parent_absent = shown.get(parent, (parent, False)) if parent else ("", False)
-        shorts = _short_names(entry) or (entry.long_name,)
-        name = shorts[0] if entry.shown_as == "short" else entry.long_name
-        shown_as: Shown = "absent" if parent_absent else entry.shown_as
+        shorts = _short_names(entry, short_only) or (entry.long_name,)
+        own: Shown = "short" if short_only and entry.shown_as == "long" else entry.shown_as
+        name = shorts[0] if own == "short" else entry.long_name
+        shown_as: Shown = "absent" if parent_absent else own
         path = f"{parent_path}/{name}" if parent_path else name
         shown[entry.path] = (path, shown_as == "absent")
         out.append(
@@ -332,13 +339,20 @@ def _lookup(e: Expected, ctx: _Context) -> list[Found]:
     return [f for x in opened[:1] for f in _content(e, x.sha256, None, ctx, "opened")]
 
 
-def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+def _said(e: Expected, seen: SeenEntry | None, reading: Reading, code: str) -> list[str]:
+    """The texts of the reading's Messages with `code` about this entry (by any of its paths)."""
     paths = {e.path, e.manifest_path} | ({seen.path} if seen else set())
-    return [
-        Found(FSCK_CODE, f"fsck.fat would repair it: {m.text}")
-        for m in reading.messages
-        if m.code == FSCK_CODE and m.path is not None and m.path.lstrip("/") in paths
-    ]
+    return [m.text for m in reading.messages if m.code == code and m.path and m.path.lstrip("/") in paths]
+
+
+def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+    texts = _said(e, seen, reading, FSCK_CODE)
+    return [Found(FSCK_CODE, f"fsck.fat would repair it: {text}") for text in texts]
+
+
+def _rewritten(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+    texts = _said(e, seen, reading, REWRITE_CODE)
+    return [Found("mangled", f"{reading.parser} rewrote it: {text}") for text in texts]
 
 
 def _judge(e: Expected, match: _Match, ctx: _Context, parent_missing: bool) -> tuple[list[Found], str]:
@@ -356,6 +370,7 @@ def _judge(e: Expected, match: _Match, ctx: _Context, parent_missing: bool) -> t
         found.append(Found("missing", why + (" (opening it by name works)" if opened else "")))
     else:
         found += _checks(e, seen, ctx)
+    found += _rewritten(e, seen, ctx.reading)
     fsck = _fsck(e, seen, ctx.reading)
     if fsck:  # the repair explains every other difference of this entry
         found = fsck + [Found(f.verdict, f"(explained) {f.detail}") for f in found if f.verdict != FSCK_CODE]
@@ -406,7 +421,7 @@ def compare(
     fat: int,
 ) -> list[Verdict]:
     """One row per manifest entry (manifest order), then one `extra` row per unmatched seen entry."""
-    expected = expected_entries(manifest)
+    expected = expected_entries(manifest, capabilities.short_names_only)
     meta = _RowMeta(reading, case_of, form, fat)
     if reading.status != "ok":
         verdict = FAILED.get(reading.status, "parser-error")

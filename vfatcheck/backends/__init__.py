@@ -24,6 +24,16 @@ REGISTRY: dict[str, str] = {
     "sleuthkit": "vfatcheck.backends.sleuthkit",
     "grub": "vfatcheck.backends.grub",
     "fattools": "vfatcheck.backends.fattools",
+    "libfsfat": "vfatcheck.backends.libfsfat",
+    "fusefat": "vfatcheck.backends.fusefat",
+    "fatcat": "vfatcheck.backends.fatcat",
+    "testdisk": "vfatcheck.backends.testdisk",
+    "fatsort": "vfatcheck.backends.fatsort",
+    "uboot": "vfatcheck.backends.uboot",
+    "dosbox": "vfatcheck.backends.dosbox",
+    "fatfs-js": "vfatcheck.backends.fatfs_js",
+    "fatfs-utf8": "vfatcheck.backends.fatfs_utf8",
+    "fatfs-83": "vfatcheck.backends.fatfs_83",
 }
 
 

@@ -23,6 +23,9 @@ class Capabilities:
     short_names: bool
     content: bool
     lookups: bool
+    # The parser shows only 8.3 names, like a DOS-only device (DOSBox, Linux msdos, FatFs without
+    # LFN): compare expects every entry under its short name, with or without the NT case bits.
+    short_names_only: bool = False
 
 
 class Backend(Protocol):

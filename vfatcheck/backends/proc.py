@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -113,13 +114,19 @@ class _Children:
             self.groups.discard(child.pid)
 
     def stop(self) -> int:
-        """End every running child's process group and refuse to start more; how many were ended."""
+        """End every running child's process group and refuse to start more; how many were ended.
+
+        SIGTERM first, so that a FUSE daemon unmounts itself; SIGKILL to what is left half a second later.
+        """
         with self.lock:
             self.stopped = True
             groups = sorted(self.groups)
-        for group in groups:
-            with suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for group in groups:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, sig)
+            if groups and sig == signal.SIGTERM:
+                time.sleep(0.5)
         return len(groups)
 
 
@@ -279,14 +286,176 @@ def remove_sessions() -> None:
 
 
 @contextmanager
-def private_copy(image: Path) -> Iterator[Path]:
-    """A read-only copy of `image` in a private temporary directory, removed afterwards.
+def private_copy(image: Path, writable: bool = False) -> Iterator[Path]:
+    """A copy of `image` in a private temporary directory, removed afterwards: read-only, or writable
+    for a tool that rewrites it (a repair, a sort), so that the user's image is never opened for writing.
 
-    For implementations that could write to what they open, and for repairs (fsck -a) that must
-    never touch the user's image.
+    Read-only copies are for implementations that could write to what they open (as root, a mode of
+    0444 does not stop them: the copy is what they can damage).
     """
     with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
         copy = Path(tmp) / "image.img"
         shutil.copyfile(image, copy)
-        copy.chmod(0o444)
+        copy.chmod(0o600 if writable else 0o444)
         yield copy
+
+
+def package_version(package: str) -> str | None:
+    """The installed Debian package's version (`dpkg-query -W`), for tools that print none of their own;
+    None without dpkg or the package."""
+    done = run(["dpkg-query", "-W", "-f=${Version}", package], timeout=10)
+    text = done.stdout.decode("utf-8", "replace").strip()
+    return text if done.ok and text else None
+
+
+@dataclass
+class Background:
+    """A program left running while vfatcheck works beside it (a FUSE daemon), in its own session."""
+
+    process: subprocess.Popen[bytes] | None  # None when the program could not be started
+    log: Path  # where its stdout and stderr go
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def said(self) -> bytes:
+        return self.log.read_bytes() if self.log.exists() else b""
+
+
+@contextmanager
+def background(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> Iterator[Background]:
+    """Start argv (output to `log`, not to a pipe that could fill up) and, whatever happens in the block,
+    end it afterwards: SIGTERM to its process group, then SIGKILL if it is still there after 2 s."""
+    full_env = {**os.environ, **UTF8_ENV, **(env or {})}
+    with log.open("wb") as out:
+        try:
+            process = CHILDREN.start(
+                lambda: subprocess.Popen(
+                    list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    env=full_env, start_new_session=True,
+                )
+            )  # fmt: skip
+        except (FileNotFoundError, PermissionError):
+            process = None
+        if process is None:
+            yield Background(None, log)
+            return
+        try:
+            yield Background(process, log)
+        finally:
+            _end_group(process)
+            CHILDREN.done(process)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=2)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def exit_words(returncode: int | None) -> str:
+    """` (killed by signal 11 (SIGSEGV))`, ` (exit code 1)`, or "" while the program still ran."""
+    if returncode is None:
+        return ""
+    if returncode < 0 and -returncode in signal.valid_signals():
+        return f" (killed by signal {-returncode} ({signal.Signals(-returncode).name}))"
+    return f" (exit code {returncode})"
+
+
+class ConsoleEnded(Exception):
+    """The program behind a Console stopped answering: it exited (`returncode` set) or ran out of time."""
+
+    def __init__(self, why: str, output: bytes, returncode: int | None = None, missing: bool = False) -> None:
+        super().__init__(why)
+        self.output, self.returncode, self.missing = output, returncode, missing
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None and not self.missing
+
+
+class Console:
+    """A long-lived program driven over its stdin and stdout (a serial console): `send` bytes, `expect`
+    a pattern, every wait bounded by one deadline. stderr joins stdout. Use it as a context manager:
+    the whole process group is killed on leaving, however the session ended."""
+
+    def __init__(self, argv: Sequence[str], deadline: float, env: Mapping[str, str] | None = None) -> None:
+        self.argv, self.deadline = tuple(argv), deadline
+        self.transcript = b""  # everything the program printed so far
+        self._pending = b""
+        try:
+            started = CHILDREN.start(
+                lambda: subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, **UTF8_ENV, **(env or {})},
+                    start_new_session=True,
+                )
+            )
+        except (FileNotFoundError, PermissionError):
+            raise ConsoleEnded(f"{argv[0]}: program not found", b"", missing=True) from None
+        if started is None:
+            raise ConsoleEnded("vfatcheck is stopping", b"")
+        self._proc = started
+        assert self._proc.stdout is not None
+        self._out = self._proc.stdout.fileno()
+        os.set_blocking(self._out, False)
+
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, data: bytes) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            raise ConsoleEnded("the program closed its input", self.transcript, self._proc.wait()) from None
+
+    def expect(self, pattern: bytes) -> bytes:
+        """Everything printed up to and including the first `pattern` not yet consumed."""
+        while pattern not in self._pending:
+            self._read(self.deadline - time.monotonic())
+        end = self._pending.index(pattern) + len(pattern)
+        said, self._pending = self._pending[:end], self._pending[end:]
+        return said
+
+    def wait_until(self, ready: Callable[[], bool], interval: float = 0.003) -> None:
+        """Poll `ready` (e.g. a file the program writes appeared) until it holds, reading the
+        program's output meanwhile so that it never blocks on a full pipe."""
+        while not ready():
+            self._read(interval)
+
+    def _read(self, wait: float) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ConsoleEnded("no answer before the deadline", self.transcript)
+        ready, _, _ = select.select([self._out], [], [], max(min(wait, left), 0))
+        chunk = os.read(self._out, 1 << 16) if ready else None
+        if chunk == b"":
+            raise ConsoleEnded("the program exited", self.transcript, self._proc.wait())
+        if chunk:
+            self._pending += chunk
+            self.transcript += chunk
+
+    def close(self) -> int | None:
+        """Kill the process group; the program's exit status if it had ended by itself."""
+        ended = self._proc.poll()
+        _kill_group(self._proc)
+        self._proc.wait()
+        CHILDREN.done(self._proc)
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                with suppress(OSError):
+                    stream.close()
+        return ended
