@@ -33,11 +33,11 @@ MiB = 1 << 20
 
 def ordinary(size: int) -> bytes:
     """What vfatcheck builds from a names file: long-named files with content in 8 directories, as many
-    as fill about half of a FAT32 image of `size` bytes (the builder needs 33 MiB for FAT32: FAT16 below)."""
+    as fill about half of an image of `size` bytes (FAT32 from 40 MiB, FAT16 from 16 MiB, else FAT12)."""
     count = max(16, size // 4096)
     names = [f"dir{n % 8}/A long file name number {n}.txt" for n in range(count)]
     items = [Item(p, "file", content_for(p, 0)) for p in names]
-    fat = 32 if size >= 40 * MiB else 16
+    fat = 32 if size >= 40 * MiB else 16 if size >= 16 * MiB else 12
     return build_image(items, fat=fat, form="standard", seed=0, size_mb=size / MiB).data
 
 

@@ -21,7 +21,7 @@ from tests import hostile
 from vfatcheck.backends.reference import BACKEND
 from vfatcheck.commands import ls
 from vfatcheck.model import digest
-from vfatcheck.reader import ReadTimeout, Volume, scan
+from vfatcheck.reader import MAX_ANOMALIES, Anomaly, ReadTimeout, Volume, scan
 from vfatcheck.reader import work as reader_work
 from vfatcheck.reader.directory import quick_classify, quick_display, quick_valid
 from vfatcheck.reader.names import classify, short_display, valid_83
@@ -194,3 +194,12 @@ def test_digests_match_the_content_on_every_hostile_image() -> None:
         for e in volume.entries:
             if e.kind == "file":
                 assert volume.digest(e) == hashlib.sha256(volume.read_file(e)).hexdigest()
+
+
+def test_a_directory_full_of_anomalies_keeps_only_what_the_volume_keeps() -> None:
+    volume = scan(hostile.same_named_files(20000, 4))
+    # each copy after the first: cross-linked, duplicate-short-name, duplicate-name
+    assert len(volume.anomalies) == MAX_ANOMALIES + 1
+    assert volume.anomalies[-1] == Anomaly(
+        "too-many-anomalies", None, f"{3 * 19999 - MAX_ANOMALIES} more not listed"
+    )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
-from vfatcheck.reader.directory import Listing, parse_directory, quick_display
+from vfatcheck.reader.directory import MAX_ANOMALIES, Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.store import _TAIL, EMPTY_DIGEST, ROOT, EntryStore, EntryView
@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 MAX_DEPTH = 100  # a Windows path (260 characters) cannot nest deeper than about 130
-MAX_ANOMALIES = 10000
 MAX_ANOMALY_CHARS = 8 << 20  # paths and details of the anomalies kept, together
 
 
@@ -201,6 +200,7 @@ class _Walker:
     ) -> None:
         """Record a directory's entries, walking each one's chain (and each subdirectory) in turn."""
         self.anomalies.extend(listing.anomalies)
+        self.anomalies.dropped += listing.dropped
         self.store.dir_paths[directory] = path
         bases, span = place
         for n, position in enumerate(listing.positions):

@@ -45,6 +45,7 @@ from vfatcheck.reader.names import (
 _PLAIN = bytes(range(0x20, 0x7F)).replace(b"\\", b"")
 _LEGAL_PLAIN = bytes(b for b in _PLAIN if b not in b'"*+,./:;<=>?[]|' and not 0x61 <= b <= 0x7A)
 FORM_CODES = {name: n for n, name in enumerate(FORM_NAMES)}
+MAX_ANOMALIES = 10000  # kept by a volume; vfatcheck.reader.MAX_ANOMALIES
 
 
 def quick_display(raw: bytes, nt_byte: int) -> str:
@@ -91,6 +92,7 @@ class Listing:
     widths: array.array[int]
     anomalies: tuple[Anomaly, ...]
     label: str | None
+    dropped: int = 0  # anomalies past MAX_ANOMALIES, counted but not kept
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -125,10 +127,14 @@ class _Parser:
         self.names: list[str] = []
         self.shorts: list[bytes] = []
         self.anomalies: list[Anomaly] = []
+        self.dropped = 0
         self.label: str | None = None
         self.chain: _Chain | None = None
 
     def note(self, code: str, detail: str, path: str | None = None) -> None:
+        if len(self.anomalies) >= MAX_ANOMALIES:  # the volume keeps no more than this in all
+            self.dropped += 1
+            return
         self.anomalies.append(Anomaly(code, self.dir_path if path is None else path, detail))
 
     def orphan(self, why: str) -> None:
@@ -268,7 +274,7 @@ class _Parser:
             )
         self.duplicates()
         columns = (self.positions, self.long_names, self.slots, self.forms, self.widths)
-        return Listing(*columns, tuple(self.anomalies), self.label)
+        return Listing(*columns, tuple(self.anomalies), self.label, self.dropped)
 
     def duplicates(self) -> None:
         """Same 11 bytes or the same shown name as an earlier entry: one dict lookup per entry."""
