@@ -57,7 +57,7 @@ class EntryStore:
 
     def record(self, index: int) -> bytes:
         offset = self.records[index] << 5
-        return bytes(self.fat.view[offset : offset + 32])
+        return self.fat.record(offset)
 
     def children(self, directory: int) -> Sequence[int]:
         """The entries of a directory (an entry index or ROOT), in order; all are gathered on first use."""

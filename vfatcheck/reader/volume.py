@@ -238,6 +238,15 @@ class FatVolume:
                 return
             cluster = nxt
 
+    def record(self, offset: int) -> bytes:
+        """The 32 bytes at `offset` (bytes and mmap slice to bytes directly, a memoryview through a copy)."""
+        data = self.data
+        if isinstance(data, memoryview):
+            return bytes(data[offset : offset + 32])
+        return (
+            bytes(data[offset : offset + 32]) if isinstance(data, bytearray) else data[offset : offset + 32]
+        )
+
     def cluster_view(self, cluster: int) -> memoryview:
         """The bytes of one cluster (fewer, or none, where the image ends early)."""
         size = self.geometry.cluster_size
