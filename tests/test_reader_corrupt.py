@@ -383,10 +383,15 @@ def check_bounded(data: bytes) -> None:
         volume = scan(data)
     except BadImageError:
         return
+    # a path through the second of two same-named directories leads into the first one (FASTFAT)
+    shadowed = {a.path for a in volume.anomalies if a.code == "duplicate-name"}
+    complete = not any(a.code == "too-many-anomalies" for a in volume.anomalies)
     for e in volume.entries:
         content = volume.read_file(e)
         assert len(content) <= e.size
-        assert volume.find(e.path) is not None
+        parents = {e.path.rsplit("/", n)[0] for n in range(1, e.path.count("/") + 1)}
+        if complete and not parents & shadowed:
+            assert volume.find(e.path) is not None
         if e.kind == "file":
             assert volume.digest(e) == hashlib.sha256(content).hexdigest()
     work = volume.work
