@@ -269,3 +269,15 @@ def many_fats(fat_copies: int = 255, clusters: int = 60000) -> bytes:
     head[:] = boot.pack()
     fat_area = (copy + bytes(-len(copy) % SECTOR_SIZE)) * fat_copies
     return bytes(head + fat_area + bytes(SECTOR_SIZE))
+
+
+def seeds() -> dict[str, bytes]:
+    """One small image of each kind above, for fuzzing: mutate them and check the reader's bounds."""
+    return {
+        "same-named-files": same_named_files(8, 12),
+        "same-named-dirs": same_named_dirs(4, 20),
+        "deep-long-paths": deep_long_paths(12, 20, name_length=40),
+        "wide-directory": wide_directory(40, cluster_size=512),
+        "cross-linked-staggered": cross_linked_files(6, 10, cluster_size=512, staggered=True),
+        "dense-entries": dense_entries(2, 64, cluster_size=512),
+    }

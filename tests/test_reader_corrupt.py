@@ -415,12 +415,7 @@ def test_random_corruption_never_crashes(
     check_bounded(bytes(patched))
 
 
-HOSTILE_SEEDS = (
-    hostile.same_named_files(8, 12),
-    hostile.same_named_dirs(4, 20),
-    hostile.deep_long_paths(12, 20, name_length=40),
-    hostile.cross_linked_files(6, 10, cluster_size=512, staggered=True),
-)
+HOSTILE_SEEDS = tuple(hostile.seeds().values())
 
 
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -285,10 +285,11 @@ def scan(data: ImageData, deadline: float | None = None) -> Volume:
 
 def scan_file(path: Path, deadline: float | None = None) -> Volume:
     """scan() of an image file, mapped read-only rather than read: only the parts the scan touches
-    (boot sector, FATs, directories; file contents when asked for) are read from disk."""
+    (boot sector, FATs, directories; file contents when asked for) are read from disk. A file that
+    cannot be mapped (empty, or on a filesystem without mmap) is read instead."""
     with path.open("rb") as handle:
-        size = handle.seek(0, 2)
-        if size == 0:
-            return scan(b"", deadline)
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return scan(mapped, deadline)
+        try:
+            data: ImageData = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            data = handle.read()
+    return scan(data, deadline)
