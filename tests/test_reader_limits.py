@@ -34,6 +34,17 @@ def codes(volume: Volume) -> dict[str, int]:
     return out
 
 
+def traced_scan(data: bytes) -> tuple[Volume, int, int]:
+    """scan(data), and the bytes Python allocated for it: still held afterwards, and at the peak."""
+    tracemalloc.start()
+    try:
+        volume = scan(data)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return volume, kept, peak
+
+
 def test_same_named_files_on_one_chain_walk_it_once() -> None:
     # 15.1: the owner check compared paths, so every SAME.TXT walked the whole chain again
     volume = scan(hostile.same_named_files(512, 200))
@@ -70,12 +81,7 @@ def test_deep_long_paths_are_bounded_by_the_image() -> None:
 def test_a_random_fat_costs_no_more_memory_than_the_image() -> None:
     # 15.3: the FAT was a list of Python ints, 13 times the image
     data = hostile.random_fat(8 << 20)
-    tracemalloc.start()
-    try:
-        volume = scan(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    volume, _kept, peak = traced_scan(data)
     assert volume.fat_type == 32
     assert isinstance(volume._fat.table, memoryview)
     assert peak < 0.75 * len(data)  # the owners array: 4 bytes a cluster, a FAT entry is 4 bytes too
@@ -155,12 +161,7 @@ def test_the_deadline_is_checked_in_every_long_loop(data: bytes) -> None:
 
 def test_a_listing_costs_little_memory_beyond_one_directory() -> None:
     data = hostile.dense_entries(4, 16384, cluster_size=32768)
-    tracemalloc.start()
-    try:
-        volume = scan(data)
-        kept = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
+    volume, kept, _peak = traced_scan(data)
     assert len(volume.entries) == 4 + 4 * 16384
     assert kept < 0.75 * len(data)  # about 20 bytes an entry of 32
 
