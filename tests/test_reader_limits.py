@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from tests import hostile
 from vfatcheck.backends.reference import BACKEND
+from vfatcheck.builder import build_image
 from vfatcheck.commands import ls
-from vfatcheck.model import digest
+from vfatcheck.model import Item, digest
 from vfatcheck.reader import MAX_ANOMALIES, Anomaly, ReadTimeout, Volume, scan
 from vfatcheck.reader import work as reader_work
 from vfatcheck.reader.directory import quick_classify, quick_display, quick_valid
@@ -204,3 +205,14 @@ def test_a_directory_full_of_anomalies_keeps_only_what_the_volume_keeps() -> Non
     assert volume.anomalies[-1] == Anomaly(
         "too-many-anomalies", None, f"{3 * 19999 - MAX_ANOMALIES} more not listed"
     )
+
+
+def test_many_short_chains_are_checked_against_the_deadline_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader_work, "CHECK_EVERY_CLUSTERS", 16)
+    monkeypatch.setattr(reader_work, "CHECK_EVERY_BYTES", 16 * 512)
+    items = [Item(f"f{n}.bin", "file", bytes(1500)) for n in range(200)]
+    volume = scan(build_image(items, fat=12, form="standard", seed=0).data)
+    walked = volume.work.checks
+    assert volume.work.clusters >= 600 and walked >= volume.work.clusters // 32  # every 16 or so
+    [volume.digest(e) for e in volume.entries]
+    assert volume.work.checks - walked >= volume.work.hashed // (32 * 512)

@@ -19,7 +19,6 @@ from vfatcheck.reader.directory import name_key, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.volume import FatVolume
-from vfatcheck.reader.work import CHECK_EVERY_BYTES
 
 ROOT = -1  # the parent of the root directory's entries
 _TAIL = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
@@ -157,7 +156,7 @@ class EntryStore:
         cluster_size = fat.geometry.cluster_size
         out: dict[int, str | None] = {}
         hasher = hashlib.sha256()
-        done, pending, checked = 0, 0, work.hashed
+        done, pending = 0, 0
         spent = False
         for cluster in fat.content_clusters(first, -(-sizes[-1] // cluster_size)):
             if work.hashed >= work.hash_budget:
@@ -171,10 +170,7 @@ class EntryStore:
                 pending += 1
             hasher.update(piece)
             done += len(piece)
-            work.hashed += len(piece)
-            if work.hashed - checked >= CHECK_EVERY_BYTES:
-                checked = work.hashed
-                work.check()
+            work.hashing(len(piece))
         rest = None if spent else hasher.hexdigest()  # a chain shorter than the size: short content
         out.update((_key(first, size), rest) for size in sizes[pending:])
         return out

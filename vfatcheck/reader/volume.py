@@ -204,7 +204,7 @@ class FatVolume:
             if collect:
                 taken.append(cluster)
             if not count % CHECK_EVERY_CLUSTERS:
-                work.check()
+                work.walked(CHECK_EVERY_CLUSTERS)
             nxt = table[cluster] & mask
             if nxt >= eoc:
                 ended = True
@@ -216,7 +216,7 @@ class FatVolume:
                 problem = ("chain-free-cluster", f"cluster {cluster} leads to a free mark")
                 break
             cluster = nxt
-        work.clusters += count
+        work.walked(count % CHECK_EVERY_CLUSTERS)  # the whole 64 Ki were counted in the loop
         return Chain(count, last, highest, ended, problem, tuple(taken), holder)
 
     def content_clusters(self, start: int, limit: int) -> Iterator[int]:

@@ -36,6 +36,8 @@ class Work:
     hashed: int = 0  # content bytes hashed
     indexed: int = 0  # names put into directory indexes, and path components looked up
     checks: int = field(default=0, repr=False)
+    _clusters_checked: int = field(default=0, repr=False)
+    _hashed_checked: int = field(default=0, repr=False)
 
     @property
     def path_budget(self) -> int:
@@ -44,6 +46,20 @@ class Work:
     @property
     def hash_budget(self) -> int:
         return 2 * self.image_size + HASH_SLACK
+
+    def walked(self, clusters: int) -> None:
+        """Count clusters followed; check the deadline every CHECK_EVERY_CLUSTERS of them in all."""
+        self.clusters += clusters
+        if self.clusters - self._clusters_checked >= CHECK_EVERY_CLUSTERS:
+            self._clusters_checked = self.clusters
+            self.check()
+
+    def hashing(self, size: int) -> None:
+        """Count bytes hashed; check the deadline every CHECK_EVERY_BYTES of them in all."""
+        self.hashed += size
+        if self.hashed - self._hashed_checked >= CHECK_EVERY_BYTES:
+            self._hashed_checked = self.hashed
+            self.check()
 
     def check(self) -> None:
         """Raise ReadTimeout if the deadline has passed."""
