@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 # One package a line, so that back-ends added side by side do not touch the same line.
 APT_PACKAGES := \
 	7zip \
+	busybox-static \
 	chromium \
 	dosbox \
 	dosfstools \
@@ -25,6 +26,7 @@ APT_PACKAGES := \
 	sleuthkit \
 	testdisk \
 	u-boot-qemu \
+	user-mode-linux \
 	xxd
 
 .PHONY: setup deps venv run test lint clean

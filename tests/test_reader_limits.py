@@ -84,14 +84,14 @@ def test_a_random_fat_costs_no_more_memory_than_the_image() -> None:
     data = hostile.random_fat(8 << 20)
     volume, _kept, peak = traced_scan(data)
     assert volume.fat_type == 32
-    assert isinstance(volume._fat.table, memoryview)
+    assert isinstance(volume._fat.raw_table, memoryview)
     assert peak < 0.75 * len(data)  # the owners array: 4 bytes a cluster, a FAT entry is 4 bytes too
 
 
 def test_fat12_tables_are_arrays_too() -> None:
     volume = scan(hostile.same_named_dirs(2, 4))
     assert volume.fat_type == 12
-    assert type(volume._fat.table).__name__ == "array"
+    assert type(volume._fat.raw_table).__name__ == "array"
 
 
 def test_lookups_index_each_directory_once() -> None:

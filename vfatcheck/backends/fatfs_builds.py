@@ -4,7 +4,7 @@ configurations a camera or an MP3 player ships, `fatfs-utf8` (long names, UTF-8 
 
 At first use, two cached steps (cache.ensure, progress on stderr): `fatfs-src` fetches the FatFs
 sources from the fatfs-ng sdist on PyPI (pip download, pinned by its sha256; the wheel has no C), and
-`fatfs-builds` compiles `c/fatfs_reader.c` + `c/sha256.c` with them, `c/ffconf.h` and one of
+`fatfs-builds` compiles `c/fatfs_reader.c` + `native/sha256.c` with them, `c/ffconf.h` and one of
 `c/ffconf_utf8.h`/`c/ffconf_83.h`, with the system C compiler. One process reads one image (~10 ms).
 
 The program walks with f_opendir/f_readdir, hashes every file it opens by path with f_open/f_read, and
@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from vfatcheck import cache
+from vfatcheck import cache, native
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, show_bytes
@@ -36,7 +36,7 @@ SDIST = ("fatfs-ng", "0.1.16", "86dc7b951c24ae60d5e49bc0c3ca8c535772756e80082595
 IN_SDIST = "foreign/fatfs/source"
 SOURCES = ("ff.c", "ff.h", "ffunicode.c", "diskio.h")
 OURS = Path(__file__).resolve().parent / "c"
-OUR_FILES = ("fatfs_reader.c", "sha256.c", "sha256.h", "ffconf.h")
+OUR_FILES = ("fatfs_reader.c", "ffconf.h")
 PROGRAM = "fatfs-reader"
 HINT = "apt-get install gcc"
 BUILD_TIMEOUT = 600.0
@@ -232,6 +232,7 @@ def _extract(tarball: Path, folder: Path) -> None:
 def build_key(config: Config) -> str:
     """The cache key of a build: asked for every image (available()), so our files are read once."""
     ours = [(OURS / name).read_bytes() for name in (*OUR_FILES, config.variant)]
+    ours += [native.path(name).read_bytes() for name in native.SHA256]
     return cache.key(sources_key(), config.variant, *compile_argv("cc", "release"), *ours)
 
 
@@ -253,6 +254,8 @@ def compile_program(config: Config, compiler: str, folder: Path, say: cache.Prog
         shutil.copyfile(sources / name, folder / name)
     for name in OUR_FILES:
         shutil.copyfile(OURS / name, folder / name)
+    for name in native.SHA256:
+        shutil.copyfile(native.path(name), folder / name)
     shutil.copyfile(OURS / config.variant, folder / "ffconf_variant.h")
     argv = compile_argv(compiler, release_of((folder / "ff.h").read_bytes()))
     (folder / "build-command.txt").write_text(shlex.join(argv) + "\n")

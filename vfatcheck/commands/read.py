@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from vfatcheck.backends import REGISTRY, get, safe_read
+from vfatcheck.backends import REGISTRY, get, parser_name, safe_read
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.backends.reference import BACKEND as REFERENCE
 from vfatcheck.commands.inputs import check_fat, image_file, timeout_seconds
@@ -35,9 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--parser",
         dest="parsers",
         action="append",
-        choices=list(REGISTRY),
+        type=parser_name,
         metavar="NAME",
-        help=f"a back-end to use (repeatable; default: all). One of: {', '.join(REGISTRY)}",
+        help=f"a back-end to use (repeatable; default: all). One of: {', '.join(REGISTRY)}, or "
+        "NAME:OPTIONS for a configuration (linux:shortname=win95)",
     )
     parser.add_argument(
         "--timeout",
@@ -79,6 +80,8 @@ def read_all(image: Path, names: Sequence[str], timeout: float, force: bool = Fa
     else:
         first = safe_read(get("reference"), image, expected, timeout)
     others = [n for n in names if n != "reference"]
+    for name in others:  # asked before any reads, as the run does: views of one machine share a boot
+        get(name).available()
     with ThreadPoolExecutor(max_workers=4) as pool:
         return [first, *pool.map(lambda n: safe_read(get(n), image, expected, timeout), others)]
 

@@ -253,7 +253,7 @@ class _Walker:
         needed = -(-size // self.fat.geometry.cluster_size)
         if first == 0:
             return [("chain-shorter-than-size", f"{size} bytes but no cluster")]
-        chain = self.fat.walk(first, needed + 1, index)
+        chain = self.fat.take(first, needed + 1, index)
         problems = [] if chain.problem is None else [self.chain_detail(chain)]
         got = chain.length
         if got < needed and chain.problem is None:
@@ -271,13 +271,14 @@ class _Walker:
         return problems
 
 
-def scan(data: ImageData, deadline: float | None = None) -> Volume:
+def scan(data: ImageData | bytearray | memoryview, deadline: float | None = None) -> Volume:
     """Read a FAT12/16/32 image held in memory (bytes, or any buffer such as an mmap).
 
     Raises BadImageError only when it is not one, ReadTimeout when `deadline` (a time.monotonic()
     value) passes before the scan is done. The returned Volume answers read_file, digest and find
     within the same deadline."""
-    fat = FatVolume(data, Work(len(memoryview(data)), deadline))
+    image = data if isinstance(data, bytes | mmap.mmap) else bytes(data)
+    fat = FatVolume(image, Work(len(image), deadline))
     walker = _Walker(fat)
     walker.root()
     return Volume(fat, walker.store, walker.anomalies.result(), walker.label)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import array
 import mmap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from vfatcheck.errors import BadImageError
 from vfatcheck.layout.bootsector import BOOT_SIGNATURE, SECTOR_SIZE, BootSector
@@ -25,7 +25,7 @@ NO_OWNER = -1  # in FatVolume.owners: a cluster no chain has taken
 ROOT_OWNER = -2  # the FAT32 root directory's chain
 
 Problem = tuple[str, str]  # (anomaly code, detail)
-ImageData = bytes | bytearray | memoryview | mmap.mmap
+ImageData = bytes | mmap.mmap  # both slice to bytes
 
 
 def _bad(why: str) -> BadImageError:
@@ -93,6 +93,25 @@ class Chain:
     holder: int = NO_OWNER  # for a cross-link: the owner of the cluster it ran into
 
 
+class MaskedTable(Sequence[int]):
+    """The FAT's values with the reserved bits masked off (FAT32's top four), as a sequence."""
+
+    def __init__(self, raw: memoryview | array.array[int], mask: int) -> None:
+        self._raw, self._mask = raw, mask
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [v & self._mask for v in self._raw[index]]
+        return self._raw[index] & self._mask
+
+
 class Places(NamedTuple):
     """Byte n of a directory's bytes lies at bases[n // size] + n % size in the image."""
 
@@ -116,7 +135,9 @@ class FatVolume:
 
     def __init__(self, data: ImageData, work: Work | None = None) -> None:
         self.data = data
-        self.view = memoryview(data).cast("B")
+        # bytes are sliced without copies through a memoryview; an mmap is sliced itself (to bytes),
+        # so that the reader never holds a buffer of it and its owner may close it at any time
+        self.view: memoryview | mmap.mmap = memoryview(data) if isinstance(data, bytes) else data
         self.size = len(self.view)
         self.work = work or Work(self.size)
         self.problems: list[Problem] = []
@@ -125,9 +146,10 @@ class FatVolume:
             self.problems.append(("boot-signature-missing", "no 55 AA at offset 510"))
         self.boot = bs
         fat_type = _fat_type(bs, self.problems)
-        self.table = self._load_fat(bs, fat_type)
+        self.raw_table = self._load_fat(bs, fat_type)  # values unmasked: apply self.mask
         self.mask = MASK[fat_type]
-        max_cluster = min(bs.cluster_count + 1, len(self.table) - 1)
+        self.table = MaskedTable(self.raw_table, self.mask)
+        max_cluster = min(bs.cluster_count + 1, len(self.raw_table) - 1)
         if max_cluster < bs.cluster_count + 1:
             described = max(0, max_cluster - 1)
             self.problems.append(
@@ -157,22 +179,24 @@ class FatVolume:
         bps = bs.BPB_BytsPerSec
         fat_len = min(bs.fat_size * bps, table_bytes(bs.cluster_count + 2, fat_type))
         starts = [(bs.BPB_RsvdSecCnt + n * bs.fat_size) * bps for n in range(bs.BPB_NumFATs)]
-        copies = [self.view[start : start + fat_len] for start in starts]
         active = 0
         if fat_type == 32 and bs.BPB_ExtFlags & FAT32_MIRRORING_OFF:
             active = bs.BPB_ExtFlags & 0x0F
             if active >= bs.BPB_NumFATs:
                 self.problems.append(("bad-active-fat", f"active FAT {active} of {bs.BPB_NumFATs}"))
                 active = 0
-        elif any(copy != copies[0] for copy in copies[1:]):
-            self.problems.append(("fats-differ", "the FAT copies differ; the first one is used"))
-        return fat_table(copies[active], fat_type, bs.cluster_count + 2)
+        else:
+            first = self.view[starts[0] : starts[0] + fat_len]
+            if any(self.view[start : start + fat_len] != first for start in starts[1:]):
+                self.problems.append(("fats-differ", "the FAT copies differ; the first one is used"))
+        table = self.view[starts[active] : starts[active] + fat_len]
+        return fat_table(table, fat_type, bs.cluster_count + 2)
 
     @property
     def fat_type(self) -> int:
         return self.geometry.fat_type
 
-    def walk(self, start: int, limit: int, owner: int, collect: bool = False) -> Chain:
+    def take(self, start: int, limit: int, owner: int, collect: bool = False) -> Chain:
         """Take the chain from `start` for `owner`, for at most `limit` clusters.
 
         Every cluster taken is marked as the owner's; the walk stops at a cluster that is already
@@ -180,7 +204,7 @@ class FatVolume:
         entry at most once, whatever the image holds.
         """
         eoc, bad, top, mask = eoc_min(self.fat_type), BAD[self.fat_type], self.geometry.max_cluster, self.mask
-        table, owners, work = self.table, self.owners, self.work
+        table, owners, work = self.raw_table, self.owners, self.work
         taken: list[int] = []
         count, last, highest, cluster = 0, 0, 0, start
         problem: Problem | None = None
@@ -219,6 +243,35 @@ class FatVolume:
         work.walked(count % CHECK_EVERY_CLUSTERS)  # the whole 64 Ki were counted in the loop
         return Chain(count, last, highest, ended, problem, tuple(taken), holder)
 
+    def walk(self, start: int, limit: int, owners: dict[int, str] | None = None, owner: str = "") -> Chain:
+        """Follow the chain from `start` for at most `limit` clusters, apart from any scan: stops at a
+        cluster it passed already, outside 2..max, or (with `owners`, which it fills) at one that
+        another owner's walk took. Collects the clusters; for callers other than the scan."""
+        eoc, bad, top, mask = eoc_min(self.fat_type), BAD[self.fat_type], self.geometry.max_cluster, self.mask
+        seen: set[int] = set()
+        out: list[int] = []
+        problem: Problem | None = None
+        ended, cluster = False, start
+        while len(out) < limit:
+            if cluster < 2 or cluster > top:
+                problem = ("cluster-out-of-range", _after(out[-1] if out else 0, cluster, top))
+                break
+            if cluster in seen:
+                problem = ("chain-loop", f"cluster {cluster} comes round again")
+                break
+            if owners is not None and owners.setdefault(cluster, owner) != owner:
+                problem = ("cross-linked", f"cluster {cluster} also belongs to {owners[cluster]!r}")
+                break
+            seen.add(cluster)
+            out.append(cluster)
+            nxt = self.raw_table[cluster] & mask
+            if nxt >= eoc or nxt in (bad, FREE):
+                ended = nxt >= eoc
+                break
+            cluster = nxt
+        highest = max(out[:-1], default=0)
+        return Chain(len(out), out[-1] if out else 0, highest, ended, problem, tuple(out))
+
     def content_clusters(self, start: int, limit: int) -> Iterator[int]:
         """The clusters a file's content lies in, following the FAT from `start`, at most `limit`.
 
@@ -226,7 +279,7 @@ class FatVolume:
         or beyond the end of the image, and after an end-of-chain, bad or free mark.
         """
         eoc, bad, top, mask = eoc_min(self.fat_type), BAD[self.fat_type], self.geometry.max_cluster, self.mask
-        size, base, table = self.geometry.cluster_size, self.geometry.data_offset, self.table
+        size, base, table = self.geometry.cluster_size, self.geometry.data_offset, self.raw_table
         past = -(-(self.size - base) // size) + 2  # the first cluster that starts at or beyond the end
         seen: set[int] = set()
         cluster = start
@@ -247,7 +300,7 @@ class FatVolume:
             bytes(data[offset : offset + 32]) if isinstance(data, bytearray) else data[offset : offset + 32]
         )
 
-    def cluster_view(self, cluster: int) -> memoryview:
+    def cluster_view(self, cluster: int) -> memoryview | bytes:
         """The bytes of one cluster (fewer, or none, where the image ends early)."""
         size = self.geometry.cluster_size
         start = self.geometry.data_offset + (cluster - 2) * size
@@ -263,7 +316,7 @@ class FatVolume:
     def directory(self, start: int, owner: int) -> tuple[bytes, Chain]:
         """A directory's bytes (at most MAX_DIR_BYTES) along its chain, and how the walk went."""
         limit = -(-MAX_DIR_BYTES // self.geometry.cluster_size)
-        chain = self.walk(start, limit + 1, owner, collect=True)
+        chain = self.take(start, limit + 1, owner, collect=True)
         clusters = chain.clusters[:limit]
         raw = self.cluster_bytes(clusters)[:MAX_DIR_BYTES]
         if chain.length > limit:

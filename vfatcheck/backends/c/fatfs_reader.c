@@ -89,7 +89,7 @@ static void content(const TCHAR *where) {
     BYTE chunk[4096];
     UINT got = 0;
     struct sha256 sum;
-    unsigned char digest[32];
+    char digest[65];
     FRESULT fr = f_open(&fil, where, FA_READ);
     if (fr != FR_OK) {
         printf("- %d", (int)fr);
@@ -98,8 +98,8 @@ static void content(const TCHAR *where) {
     sha256_init(&sum);
     while ((fr = f_read(&fil, chunk, sizeof chunk, &got)) == FR_OK && got > 0) sha256_update(&sum, chunk, got);
     f_close(&fil);
-    sha256_final(&sum, digest);
-    hex(digest, sizeof digest), printf(" %d", (int)fr);
+    sha256_hex(&sum, digest);
+    printf("%s %d", digest, (int)fr);
 }
 
 /* ---- the walk and the lookups ---- */
