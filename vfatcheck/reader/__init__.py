@@ -18,7 +18,7 @@ from vfatcheck.layout.direntry import ATTR_DIRECTORY
 from vfatcheck.reader.directory import MAX_ANOMALIES, Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
 from vfatcheck.reader.names import path_component
-from vfatcheck.reader.store import _TAIL, EMPTY_DIGEST, ROOT, EntryStore, EntryView
+from vfatcheck.reader.store import CLUSTER_AND_SIZE, EMPTY_DIGEST, ROOT, EntryStore, EntryView
 from vfatcheck.reader.volume import (
     NO_OWNER,
     ROOT_OWNER,
@@ -208,7 +208,7 @@ class _Walker:
             offset = bases[position // span] + position % span
             index = self.store.add(offset, directory, long_name, listing.slots[n], listing.forms[n])
             attr = raw[position + 11]
-            hi, lo, size = _TAIL.unpack_from(raw, position)
+            hi, lo, size = CLUSTER_AND_SIZE.unpack_from(raw, position)
             problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
             if not attr & ATTR_DIRECTORY and not problems:
                 continue

@@ -21,7 +21,7 @@ from vfatcheck.reader.names import path_component
 from vfatcheck.reader.volume import FatVolume
 
 ROOT = -1  # the parent of the root directory's entries
-_TAIL = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
+CLUSTER_AND_SIZE = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
@@ -72,13 +72,13 @@ class EntryStore:
     def cluster_and_size(self, index: int) -> tuple[int, int, bool]:
         """First cluster, size and whether it is a directory, straight from the record."""
         rec = self.record(index)
-        hi, lo, size = _TAIL.unpack(rec)
+        hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
         return hi << 16 | lo, size, bool(rec[11] & ATTR_DIRECTORY)
 
     def entry(self, index: int) -> Entry:
         rec = self.record(index)
         raw, attr, nt = rec[:11], rec[11], rec[12]
-        hi, lo, size = _TAIL.unpack(rec)
+        hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
         shown = quick_display(raw, nt)
         long_name = self.longs[index]
         name = shown if long_name is None else long_name
