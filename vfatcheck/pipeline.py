@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from vfatcheck import __version__
+from vfatcheck import __version__, producers
 from vfatcheck.backends import batch_size, get, safe_read_batch
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, ReadJob
 from vfatcheck.builder import BuiltImage, build_image
@@ -46,6 +46,7 @@ class RunConfig:
     jobs: int = 2
     timeout: float = DEFAULT_TIMEOUT
     keep: Path | None = None  # write the images and manifests here instead of a temporary directory
+    producer: str = producers.BUILDER  # who writes the images: the builder, or a kernel (vfatcheck.producers)
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,17 @@ def build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[str
     return build_image(kept, fat=job.fat, form=job.form, seed=seed), skipped
 
 
-def build(job: ImageJob, seed: int, directory: Path) -> BuiltJob:
-    built, skipped = build_accepted(job, seed)
+def produce_accepted(job: ImageJob, seed: int, producer: str) -> tuple[BuiltImage, list[tuple[str, str]]]:
+    """A kernel's image of the job's cases: those it writes as asked; the others skipped, with why."""
+    per_case = [(c.id, c.items(seed, prefix="" if job.isolated else case_dir(c))) for c in job.cases]
+    return producers.produce_cases(producers.get(producer), per_case, job.fat, seed)
+
+
+def build(job: ImageJob, seed: int, directory: Path, producer: str = producers.BUILDER) -> BuiltJob:
+    if producer == producers.BUILDER:
+        built, skipped = build_accepted(job, seed)
+    else:
+        built, skipped = produce_accepted(job, seed, producer)
     path = directory / f"{job.key}.img"
     path.unlink(missing_ok=True)
     path.write_bytes(built.data)
@@ -197,7 +207,7 @@ RUN_LOCK = ".vfatcheck-run.lock"
 def run_identity(config: RunConfig, jobs: Sequence[ImageJob]) -> dict[str, object]:
     """What decides the images of a run: the same identity, the same bytes."""
     plan_text = repr([(j.key, j.fat, j.form, j.cases) for j in jobs]).encode()
-    return {
+    identity: dict[str, object] = {
         "vfatcheck": __version__,
         "seed": config.seed,
         "forms": list(config.forms),
@@ -205,6 +215,9 @@ def run_identity(config: RunConfig, jobs: Sequence[ImageJob]) -> dict[str, objec
         "cases": len(config.cases),
         "plan_sha256": hashlib.sha256(plan_text).hexdigest(),
     }
+    if config.producer != producers.BUILDER:  # a kernel's images are another run's, never the builder's
+        identity["producer"] = config.producer
+    return identity
 
 
 @contextlib.contextmanager
@@ -263,10 +276,13 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
     skipped_meta: list[str] = []
     with ThreadPoolExecutor(config.jobs) as pool:
         built_jobs = []
-        for built in pool.map(lambda j: build(j, config.seed, directory), jobs):
+        for built in pool.map(lambda j: build(j, config.seed, directory, config.producer), jobs):
             clock.tick("builder", 0.0, f"built {built.job.key}")
-            built_jobs.append(built)
             skipped_meta += [f"{built.job.key}: {case}: {why}" for case, why in built.skipped]
+            if config.producer != producers.BUILDER and not built.manifest.entries:
+                clock.total -= len(available)  # nothing the kernel could write: no image to read
+                continue
+            built_jobs.append(built)
         tasks = read_tasks(built_jobs, available)
         readings: dict[tuple[str, str], Reading] = {}
         for batch in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
@@ -283,6 +299,8 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
     if any(r.case == OUTSIDE_CASES for r in results):
         cases += (CaseInfo(OUTSIDE_CASES, "image", "entries a parser shows outside every case directory"),)
     meta = {"skipped": "\n".join(skipped_meta)} if skipped_meta else {}
+    if config.producer != producers.BUILDER:
+        meta["producer"] = f"{config.producer} ({producers.get(config.producer).version()})"
     return RunReport(
         vfatcheck_version=__version__,
         seed=config.seed,

@@ -42,6 +42,9 @@ REGISTRY: dict[str, str] = {
     "fatfs-83": "vfatcheck.backends.fatfs_83",
     "linux": "vfatcheck.backends.linux",
     "linux-msdos": "vfatcheck.backends.linux_msdos",
+    "linux-nodual": "vfatcheck.backends.linux_nodual",
+    "linux-nodual-msdos": "vfatcheck.backends.linux_nodual_msdos",
+    "linux-shortonly": "vfatcheck.backends.linux_shortonly",
 }
 _CONFIGURED: dict[str, Backend] = {}
 _CONFIGURED_LOCK = threading.Lock()

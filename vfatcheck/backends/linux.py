@@ -21,7 +21,7 @@ import re
 import shlex
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
@@ -40,6 +40,7 @@ DEFAULT_CODEPAGE = "437"  # CONFIG_FAT_DEFAULT_CODEPAGE
 _OPTION = re.compile(r"-?[A-Za-z0-9_]+(=[A-Za-z0-9_.-]+)?")
 _CODECS = {"iso8859-1": "latin-1", "utf8": "utf-8", "ascii": "ascii"}
 _SHARED: dict[uml.Kernel, Shared] = {}
+KernelSource = Callable[[], uml.Kernel]  # a kernel built at first use; raises cache.BuildFailed
 _SHARED_LOCK = threading.Lock()
 
 
@@ -176,33 +177,55 @@ def _opened(e: Listed, path: str) -> Lookup:
 
 
 class LinuxBackend:
-    """One view (mount type and options) of one kernel; `configured` makes another."""
+    """One view (mount type and options) of one kernel; `configured` makes another. The kernel is a
+    Kernel, or a function that returns one after its first-use build (vm.kernels.nodual), raising
+    cache.BuildFailed: the back-end is then unavailable with that reason."""
 
     batch_size = BATCH
 
-    def __init__(self, name: str, fstype: str, options: Sequence[str], kernel: uml.Kernel = KERNEL) -> None:
-        self.name, self.kernel = name, kernel
+    def __init__(
+        self, name: str, fstype: str, options: Sequence[str], kernel: uml.Kernel | KernelSource = KERNEL
+    ) -> None:
+        self.name, self._source = name, kernel
         self.view = View(fstype, tuple(options))
         self.capabilities = Capabilities(
             short_names=True, content=True, lookups=True, short_names_only=fstype == "msdos"
         )
 
+    @property
+    def kernel(self) -> uml.Kernel:
+        """The kernel to boot (cache.BuildFailed when it is one of ours and cannot be built)."""
+        return self._source if isinstance(self._source, uml.Kernel) else self._source()
+
     def configured(self, options: str) -> LinuxBackend:
         """`options` as after the ':' of `linux:shortname=win95:-utf8` (see merge_options)."""
         merged = merge_options(self.view.options, options)
-        return LinuxBackend(f"{self.name}:{options}", self.view.fstype, merged, self.kernel)
+        return LinuxBackend(f"{self.name}:{options}", self.view.fstype, merged, self._source)
 
     def available(self) -> Availability:
         """Asking also registers this view for the shared boots: a run asks every back-end it will
         use before it reads, so the first boot mounts each image in all of them."""
-        ok = uml.machine(self.kernel).available()
+        try:
+            kernel = self.kernel
+        except BuildFailed as exc:  # says what is missing, or the build's own words
+            return Availability(False, str(exc))
+        ok = uml.machine(kernel).available()
         if ok.ok:
-            shared(self.kernel).register(self.view)
+            shared(kernel).register(self.view)
         return ok
 
     def version(self) -> str:
-        release = uml.machine(self.kernel).release or "unknown"
+        try:
+            release = uml.machine(self.kernel).release or "unknown"
+        except BuildFailed:
+            release = "not built"
         return f"{release} (-t {self.view.fstype} -o {self._mount_options()})"
+
+    def _binary(self) -> str:
+        try:
+            return self.kernel.binary
+        except BuildFailed:
+            return "the patched kernel, once built"
 
     def _mount_options(self) -> str:
         return ",".join(("ro", *self.view.options))
@@ -211,8 +234,9 @@ class LinuxBackend:
         return self.read_batch([ReadJob(image, tuple(expected))], timeout)[0]
 
     def read_batch(self, jobs: Sequence[ReadJob], timeout: float = DEFAULT_TIMEOUT) -> list[Reading]:
-        if not self.available().ok:
-            return [Reading(self.name, "", "unavailable", detail=uml.HINT) for _ in jobs]
+        ok = self.available()
+        if not ok.ok:
+            return [Reading(self.name, "", "unavailable", detail=ok.hint) for _ in jobs]
         start, version = time.monotonic(), self.version()
         try:
             outcomes = shared(self.kernel).read(jobs, self.view, timeout)
@@ -224,6 +248,8 @@ class LinuxBackend:
         return [reading_of(self.name, version, self.view, o, share) for o in outcomes]
 
     def reproducer(self, image: str, path: str | None = None) -> str:
+        if not isinstance(self._source, uml.Kernel):  # vfatcheck's own kernel: no host mounts it
+            return f"vfatcheck read {shlex.quote(image)} --parser {self.name}  # boots {self._binary()}"
         mount = f"sudo mount -o loop,{self._mount_options()} -t {self.view.fstype} {shlex.quote(image)} /mnt"
         if path is None:
             return f"{mount} && ls -laR /mnt; sudo umount /mnt"

@@ -58,11 +58,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([row.__dict__ for row in rows], indent=2, ensure_ascii=False))
         return 0
     yes = {True: "yes", False: "-"}
-    print(f"{'parser':<12} {'available':<9} {'short':<5} {'content':<7} {'lookup':<6} version / install hint")
+    w = max([12, *(len(r.name) for r in rows)])
+    head = f"{'available':<9} {'short':<5} {'content':<7} {'lookup':<6} version / install hint"
+    print(f"{'parser':<{w}} {head}")
     for r in rows:
         tail = r.version if r.available else f"missing: {r.hint}"
         print(
-            f"{r.name:<12} {yes[r.available]:<9} {yes[r.short_names]:<5} {yes[r.content]:<7} "
+            f"{r.name:<{w}} {yes[r.available]:<9} {yes[r.short_names]:<5} {yes[r.content]:<7} "
             f"{yes[r.lookups]:<6} {tail}"
         )
     return 0

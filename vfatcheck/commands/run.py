@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from vfatcheck import cases, pipeline
+from vfatcheck import cases, pipeline, producers
 from vfatcheck.backends import REGISTRY, parser_name
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.commands.inputs import bounded_int, output_file, timeout_seconds
@@ -21,6 +21,7 @@ from vfatcheck.reports import Progress, load_report, render_html, render_json, r
 from vfatcheck.verdicts import RunReport
 
 GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_FORMS = ("standard", "nodual")
 HELP = "build the corpus in every form and FAT type, read it through every parser, report problems"
 DESCRIPTION = """\
 The compatibility matrix. vfatcheck writes every case of the corpus in each chosen on-disk form
@@ -73,8 +74,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     matrix.add_argument(
         "--forms",
         type=_csv(str, FORMS),
-        default=("standard", "nodual"),
-        help=f"comma-separated forms (default standard,nodual; all: {','.join(FORMS)})",
+        default=None,
+        help=f"comma-separated forms (default standard,nodual, or the producer's; all: {','.join(FORMS)})",
+    )
+    matrix.add_argument(
+        "--producer",
+        choices=producers.NAMES,
+        default=producers.BUILDER,
+        help="who writes the images: vfatcheck's builder (default), or a kernel that writes the corpus "
+        "in its own form: linux (standard), linux-nodual (Tridgell's July 2009 patch), linux-shortonly "
+        "(docs/backends/linux-nodual.md)",
     )
     matrix.add_argument(
         "--fat",
@@ -145,6 +154,20 @@ def load_baseline(path: Path | None, load: Callable[[str], RunReport] = load_rep
         raise UserInputError(f"--baseline {path}: {exc}") from exc
 
 
+def forms_for(producer: str, forms: tuple[str, ...] | None) -> tuple[str, ...]:
+    """--forms: the builder writes any (default standard,nodual); a kernel only its own, available."""
+    if producer == producers.BUILDER:
+        return forms or DEFAULT_FORMS
+    chosen = producers.get(producer)
+    if forms is not None and forms != (chosen.form,):
+        given = ",".join(forms)
+        raise UserInputError(f"--producer {producer} writes the {chosen.form} form only, not {given}")
+    ok = chosen.available()
+    if not ok.ok:
+        raise UserInputError(f"--producer {producer} is unavailable: {ok.hint}")
+    return (chosen.form,)
+
+
 def check_outputs(args: argparse.Namespace) -> None:
     """Every report path and the --keep directory are usable: checked before anything is built."""
     for option in ("json", "junit", "html"):
@@ -158,13 +181,14 @@ def run(args: argparse.Namespace) -> int:
     baseline = load_baseline(args.baseline)
     config = pipeline.RunConfig(
         cases=select_cases(args),
-        forms=args.forms,
+        forms=forms_for(args.producer, args.forms),
         fats=args.fat,
         parsers=args.parsers,
         seed=args.seed,
         jobs=args.jobs,
         timeout=args.timeout,
         keep=args.keep,
+        producer=args.producer,
     )
     progress = None if args.quiet else Progress(sys.stderr)
     report = pipeline.run(config, progress.update if progress else None)
