@@ -19,7 +19,7 @@ from vfatcheck.vm import protocol, uml
 from vfatcheck.writes.base import WriteJob, WriteResult
 from vfatcheck.writes.operations import BY_ID, SEED, Operation, scene_items
 from vfatcheck.writes.pipeline import WriteConfig, run
-from vfatcheck.writes.writers import linux
+from vfatcheck.writes.writers import linux, linux_nodual
 
 CAN_BUILD = guest.compiler() is not None and guest.is_static(Path(guest.BUSYBOX))
 live_uml = harness.live(linux.WRITER.available().ok, reason=f"needs User-mode Linux: {uml.HINT}")
@@ -151,3 +151,16 @@ def test_the_kernel_does_a_batch_in_one_boot_with_its_own_refusal(monkeypatch: p
     assert bytes.fromhex(rows["rename-long-long", "nodual"].short_hex) == b"RENAME~1TXT"
     refused = rows["rmdir-full", "nodual"]
     assert refused.verdict == "writer-error" and "rmdir: ENOTEMPTY" in refused.detail
+
+
+@pytest.mark.skipif(
+    linux_nodual.kernel() is not None, reason="the patched kernel is here: its live test runs"
+)
+def test_linux_nodual_without_the_patched_kernel_is_unavailable_with_the_reason() -> None:
+    config = WriteConfig(("linux-nodual",), (BY_ID["create-long"],), ("nodual",), (16,), readers=(), jobs=1)
+    report = run(config)
+    assert [(r.verdict, r.detail) for r in report.results] == [
+        ("unavailable", f"unavailable: {linux_nodual.ABSENT}")
+    ]
+    assert linux_nodual.WRITER.short_names == "dummy"
+    assert linux_nodual.WRITER.reproducer("x.img", BY_ID["mkdir"]).startswith("# on a kernel built with")

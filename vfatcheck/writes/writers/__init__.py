@@ -18,6 +18,7 @@ WRITERS: dict[str, str] = {
     "fsck.fat": "vfatcheck.writes.writers.fsck_fat",
     "fatsort": "vfatcheck.writes.writers.fatsort",
     "linux": "vfatcheck.writes.writers.linux",
+    "linux-nodual": "vfatcheck.writes.writers.linux_nodual",
 }
 
 
