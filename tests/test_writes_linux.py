@@ -15,6 +15,7 @@ from tests.data.linux.record_writes import JOBS, RECORDING
 from vfatcheck import guest
 from vfatcheck.backends import proc
 from vfatcheck.builder import build_image
+from vfatcheck.cache import BuildFailed
 from vfatcheck.vm import protocol, uml
 from vfatcheck.writes.base import WriteJob, WriteResult
 from vfatcheck.writes.operations import BY_ID, SEED, Operation, scene_items
@@ -122,8 +123,13 @@ def test_a_missing_kernel_is_unavailable_with_the_install_hint(tmp_path: Path) -
     writer = linux.LinuxWriter("linux-missing", lambda: kernel)
     assert writer.available().hint == uml.HINT
     assert [r.status for r in apply(writer, tmp_path, [BY_ID["mkdir"]], 5.0)] == ["unavailable"]
-    absent = linux.LinuxWriter("linux-none", lambda: None, absent="no such kernel: build it")
-    assert not absent.available().ok and absent.available().hint == "no such kernel: build it"
+
+    def unbuilt() -> uml.Kernel:
+        raise BuildFailed("needs /usr/src/linux-source-6.1.tar.xz: apt-get install linux-source-6.1")
+
+    absent = linux.LinuxWriter("linux-unbuilt", unbuilt)
+    assert absent.available().hint.startswith("needs /usr/src/linux-source-6.1.tar.xz")
+    assert [r.status for r in apply(absent, tmp_path, [BY_ID["mkdir"]], 5.0)] == ["unavailable"]
 
 
 @live_uml
@@ -154,7 +160,7 @@ def test_the_kernel_does_a_batch_in_one_boot_with_its_own_refusal(monkeypatch: p
 
 
 @pytest.mark.skipif(
-    linux_nodual.kernel() is not None, reason="the patched kernel is here: its live test runs"
+    linux_nodual.WRITER.kernel is not None, reason="the patched kernel is here: its live test runs"
 )
 def test_linux_nodual_without_the_patched_kernel_is_unavailable_with_the_reason() -> None:
     config = WriteConfig(("linux-nodual",), (BY_ID["create-long"],), ("nodual",), (16,), readers=(), jobs=1)

@@ -109,8 +109,8 @@ def answers(boot: uml.Boot, count: int, timeout: float) -> list[WriteResult]:
 
 
 class LinuxWriter:
-    """The vfat driver of one kernel as a writer; `kernel` gives the Kernel to boot, or None with
-    `absent` saying why there is none on this machine."""
+    """The vfat driver of one kernel as a writer; `kernel` gives the Kernel to boot, or raises
+    BuildFailed saying why there is none on this machine (a kernel built at first use)."""
 
     kinds = KINDS
     batch_size = uml.MAX_DISKS
@@ -118,23 +118,28 @@ class LinuxWriter:
     def __init__(
         self,
         name: str,
-        kernel: Callable[[], uml.Kernel | None],
+        kernel: Callable[[], uml.Kernel],
         short_names: ShortNames = "alias",
-        absent: str = uml.HINT,
         note: str = "",
     ) -> None:
         self.name, self._kernel, self.short_names = name, kernel, short_names
-        self.absent = absent
         self.note = note  # the reproducer's first line: which kernel to run it on
 
     @cached_property
+    def _outcome(self) -> uml.Kernel | BuildFailed:
+        try:
+            return self._kernel()
+        except BuildFailed as exc:
+            return exc
+
+    @property
     def kernel(self) -> uml.Kernel | None:
-        return self._kernel()
+        return self._outcome if isinstance(self._outcome, uml.Kernel) else None
 
     def available(self) -> Availability:
-        if self.kernel is None:
-            return Availability(False, self.absent)
-        return uml.machine(self.kernel).available()
+        if isinstance(self._outcome, BuildFailed):
+            return Availability(False, str(self._outcome))
+        return uml.machine(self._outcome).available()
 
     def version(self) -> str:
         release = uml.machine(self.kernel).release if self.kernel else None

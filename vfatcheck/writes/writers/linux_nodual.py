@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import cast
 
+from vfatcheck.cache import BuildFailed
 from vfatcheck.vm import uml
 from vfatcheck.writes.writers.linux import LinuxWriter
 
@@ -22,12 +23,12 @@ ABSENT = (
 )
 
 
-def kernel() -> uml.Kernel | None:
-    """The patched kernel, or None while this vfatcheck has none."""
+def kernel() -> uml.Kernel:
+    """The patched kernel, built at first use; BuildFailed says why there is none."""
     try:
         kernels = importlib.import_module(SOURCE)
-    except ImportError:
-        return None
+    except ImportError as exc:
+        raise BuildFailed(ABSENT) from exc
     return cast(uml.Kernel, kernels.nodual())
 
 
@@ -35,6 +36,5 @@ WRITER = LinuxWriter(
     NAME,
     kernel,
     short_names="dummy",
-    absent=ABSENT,
     note="# on a kernel built with CONFIG_VFAT_FS_NO_DUALNAMES=y (vfatcheck's linux-nodual kernel)",
 )
