@@ -170,3 +170,25 @@ def test_linux_nodual_without_the_patched_kernel_is_unavailable_with_the_reason(
     ]
     assert linux_nodual.WRITER.short_names == "dummy"
     assert linux_nodual.WRITER.reproducer("x.img", BY_ID["mkdir"]).startswith("# on a kernel built with")
+
+
+live_nodual = harness.live(linux_nodual.WRITER.available().ok, reason="needs issue 11's patched kernel")
+
+
+@live_nodual
+def test_the_patched_kernel_writes_july_2009_dummies_and_fresh_ones_on_rename() -> None:
+    ops = tuple(
+        BY_ID[n] for n in ("create-long", "create-lower-83", "mkdir", "rename-long-long", "overwrite-same")
+    )
+    config = WriteConfig(("linux-nodual",), ops, ("nodual",), (16,), readers=(), jobs=1, timeout=60)
+    rows = {r.case: r for r in run(config).results}
+    # write-ok for a `dummy` writer: every new long name has a July 2009 dummy with NT 0x20, and the
+    # renamed file has other dummy bytes than before (SPEC A.3 "Renames"); checked by writes.check
+    assert {r.verdict for r in rows.values()} == {"write-ok"}, rows
+    created = bytes.fromhex(rows["create-long"].short_hex)
+    assert created[:8].count(b"~") == 1 and created[:8].count(b"/") == 1 and created[8:] == b"TXT"
+    assert b"/" not in bytes.fromhex(rows["mkdir"].short_hex)  # directories get no '/'
+    assert bytes.fromhex(rows["create-lower-83"].short_hex) == b"README  TXT"  # bare, case bits
+    scene = build_image(scene_items("base", "nodual"), fat=16, form="nodual", seed=SEED).manifest
+    before = next(e.short_hex for e in scene.entries if e.path == "Overwrite me.txt")
+    assert rows["overwrite-same"].short_hex == before  # an overwrite keeps the entry's dummy
