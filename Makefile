@@ -9,25 +9,33 @@ PY := $(VENV)/bin/python
 # One package a line, so that back-ends added side by side do not touch the same line.
 APT_PACKAGES := \
 	7zip \
+	bc \
+	bison \
 	busybox-static \
 	chromium \
 	dosbox \
 	dosfstools \
 	fatcat \
 	fatsort \
+	flex \
 	fusefat \
 	gcc \
 	grub-common \
 	libc6-dev \
+	libelf-dev \
+	libssl-dev \
+	linux-source-6.1 \
 	mtools \
 	nodejs \
 	npm \
+	patch \
 	qemu-system-x86 \
 	sleuthkit \
 	testdisk \
 	u-boot-qemu \
 	user-mode-linux \
-	xxd
+	xxd \
+	xz-utils
 
 .PHONY: setup deps venv run test lint clean
 
