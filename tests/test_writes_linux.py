@@ -17,6 +17,7 @@ from vfatcheck.backends import proc
 from vfatcheck.builder import build_image
 from vfatcheck.cache import BuildFailed
 from vfatcheck.vm import protocol, uml
+from vfatcheck.writes import pipeline
 from vfatcheck.writes.base import WriteJob, WriteResult
 from vfatcheck.writes.operations import BY_ID, SEED, Operation, scene_items
 from vfatcheck.writes.pipeline import WriteConfig, run
@@ -124,13 +125,6 @@ def test_a_missing_kernel_is_unavailable_with_the_install_hint(tmp_path: Path) -
     assert writer.available().hint == uml.HINT
     assert [r.status for r in apply(writer, tmp_path, [BY_ID["mkdir"]], 5.0)] == ["unavailable"]
 
-    def unbuilt() -> uml.Kernel:
-        raise BuildFailed("needs /usr/src/linux-source-6.1.tar.xz: apt-get install linux-source-6.1")
-
-    absent = linux.LinuxWriter("linux-unbuilt", unbuilt)
-    assert absent.available().hint.startswith("needs /usr/src/linux-source-6.1.tar.xz")
-    assert [r.status for r in apply(absent, tmp_path, [BY_ID["mkdir"]], 5.0)] == ["unavailable"]
-
 
 @live_uml
 def test_the_kernel_does_a_batch_in_one_boot_with_its_own_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,14 +153,21 @@ def test_the_kernel_does_a_batch_in_one_boot_with_its_own_refusal(monkeypatch: p
     assert refused.verdict == "writer-error" and "rmdir: ENOTEMPTY" in refused.detail
 
 
-@pytest.mark.skipif(
-    linux_nodual.WRITER.kernel is not None, reason="the patched kernel is here: its live test runs"
-)
-def test_linux_nodual_without_the_patched_kernel_is_unavailable_with_the_reason() -> None:
+UNBUILT = "needs /usr/src/linux-source-6.1.tar.xz: apt-get install linux-source-6.1"
+
+
+def unbuilt() -> uml.Kernel:
+    raise BuildFailed(UNBUILT)  # what kernels.nodual() raises on a machine without the source
+
+
+def test_a_kernel_that_cannot_be_built_makes_unavailable_rows_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = linux.LinuxWriter("linux-nodual", unbuilt, short_names="dummy")
+    monkeypatch.setattr(pipeline, "get", lambda _name: writer)
     config = WriteConfig(("linux-nodual",), (BY_ID["create-long"],), ("nodual",), (16,), readers=(), jobs=1)
-    report = run(config)
-    assert [(r.verdict, r.detail) for r in report.results] == [
-        ("unavailable", f"unavailable: {linux_nodual.ABSENT}")
+    assert [(r.verdict, r.detail) for r in run(config).results] == [
+        ("unavailable", f"unavailable: {UNBUILT}")
     ]
     assert linux_nodual.WRITER.short_names == "dummy"
     assert linux_nodual.WRITER.reproducer("x.img", BY_ID["mkdir"]).startswith("# on a kernel built with")
