@@ -1,7 +1,8 @@
 /* The guest side of vfatcheck's Linux back-ends and producer; runs as root inside the virtual machine.
  *
  *   vfathelper read JOB    mount every image of JOB in every view, list it, open paths, report
- *   vfathelper write JOB   mount one image read-write and create the entries of JOB in order
+ *   vfathelper write JOB   mount one image read-write and create the entries of JOB in order; or,
+ *                          per `op` line, mount one image, do one operation, sync and unmount
  *
  * JOB is text, one command a line, fields separated by one space; every name or path is lower-case
  * hex so that any byte survives. Every output line starts with "@vfc " and holds only ASCII; the
@@ -9,6 +10,8 @@
  *
  * read:  view FSTYPE OPTIONS | image DEVICE | lookup VIEW HEXPATH (for the image before it)
  * write: clock UNIXSECONDS | mount DEVICE FSTYPE OPTIONS | mkdir HEXPATH | file HEXPATH DATAFILE
+ *        | op N DEVICE FSTYPE OPTIONS KIND HEXPATH ARG   (KIND create, overwrite, mkdir, rmdir, delete,
+ *          rename; ARG the content's DATAFILE, the new HEXPATH of a rename, or "-")
  */
 
 #define _GNU_SOURCE
@@ -389,25 +392,105 @@ static int copy_file(const char *from, int to)
 	}
 }
 
-static int make(const char *cmd, const char *arg, time_t when)
+/* A path inside the mount from its hex form; EINVAL when it is not hex or too long. */
+static int mount_path(char *path, size_t room, const char *hexrel)
 {
-	char rel[LINE_MAX_LEN], path[LINE_MAX_LEN + 8], *data = strchr(arg, ' ');
-	if (data)
-		*data++ = 0;
-	if (unhex(rel, sizeof(rel), arg) < 0)
+	char rel[LINE_MAX_LEN];
+	if (unhex(rel, sizeof(rel), hexrel) < 0)
 		return EINVAL;
-	snprintf(path, sizeof(path), MNT "/%s", rel);
+	if ((size_t)snprintf(path, room, MNT "/%s", rel) >= room)
+		return EINVAL;
+	return 0;
+}
+
+/* Open `path` for writing with `flags`, copy the content file `data` into it, close: the errno that
+ * stopped it, or 0. The clock is set again before each step that stamps the entry. */
+static int write_file(const char *path, const char *data, int flags, time_t when)
+{
 	set_clock(when);
-	if (!strcmp(cmd, "mkdir"))
-		return mkdir(path, 0755) ? errno : 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	int fd = open(path, O_WRONLY | flags, 0644);
 	if (fd < 0)
 		return errno;
 	set_clock(when);
 	int err = data ? copy_file(data, fd) : EINVAL;
+	set_clock(when);
 	if (close(fd) && !err)
 		err = errno;
 	return err;
+}
+
+static int make(const char *cmd, const char *arg, time_t when)
+{
+	char path[LINE_MAX_LEN + 8], *data = strchr(arg, ' ');
+	if (data)
+		*data++ = 0;
+	if (mount_path(path, sizeof(path), arg))
+		return EINVAL;
+	set_clock(when);
+	if (!strcmp(cmd, "mkdir"))
+		return mkdir(path, 0755) ? errno : 0;
+	return write_file(path, data, O_CREAT | O_EXCL, when);
+}
+
+/* One operation of the write matrix on the mounted image, as a shell user would do it: cat > new
+ * file, cat > existing file (truncated, then written), mkdir, rmdir, rm, mv. */
+static int operate(const char *kind, const char *hexpath, const char *arg, time_t when)
+{
+	char path[LINE_MAX_LEN + 8], target[LINE_MAX_LEN + 8];
+	if (mount_path(path, sizeof(path), hexpath))
+		return EINVAL;
+	set_clock(when);
+	if (!strcmp(kind, "create"))
+		return write_file(path, arg, O_CREAT | O_EXCL, when);
+	if (!strcmp(kind, "overwrite"))
+		return write_file(path, arg, O_TRUNC, when);
+	if (!strcmp(kind, "mkdir"))
+		return mkdir(path, 0755) ? errno : 0;
+	if (!strcmp(kind, "rmdir"))
+		return rmdir(path) ? errno : 0;
+	if (!strcmp(kind, "delete"))
+		return unlink(path) ? errno : 0;
+	if (!strcmp(kind, "rename")) {
+		if (mount_path(target, sizeof(target), arg))
+			return EINVAL;
+		return rename(path, target) ? errno : 0;
+	}
+	return ENOSYS;
+}
+
+/* `op N DEVICE FSTYPE OPTIONS KIND HEXPATH ARG`: one job of the `linux` writer, on its own device.
+ * Answers "@vfc writing N" first (a silence after it is this job's hang), the kernel's messages,
+ * then "@vfc wrote N ERRNO STEP" with the step that failed ("-" when none did). */
+static void run_op(char *arg, time_t when)
+{
+	char *f[8];
+	int nf = 0;
+	for (char *word = strtok(arg, " "); word && nf < 8; word = strtok(NULL, " "))
+		f[nf++] = word;
+	if (nf != 7) {
+		out("@vfc op-error %d", nf);
+		return;
+	}
+	int job = atoi(f[0]);
+	out("@vfc writing %d", job);
+	set_clock(when);
+	const char *step = "mount";
+	int err = mount(f[1], MNT, f[2], 0, strcmp(f[3], "-") ? f[3] : "") ? errno : 0;
+	if (!err) {
+		step = f[4];
+		err = operate(f[4], f[5], f[6], when);
+		set_clock(when);
+		sync();
+		if (umount(MNT)) {
+			if (!err) {
+				err = errno;
+				step = "umount";
+			}
+			umount2(MNT, MNT_DETACH); /* the next job must not see this image */
+		}
+	}
+	flush_klog();
+	out("@vfc wrote %d %d %s", job, err, err ? step : "-");
 }
 
 static int run_write(FILE *job)
@@ -433,6 +516,8 @@ static int run_write(FILE *job)
 			if (err)
 				return 1;
 			mounted = 1;
+		} else if (!strcmp(line, "op")) {
+			run_op(arg, when);
 		} else if (mounted && (!strcmp(line, "mkdir") || !strcmp(line, "file"))) {
 			int err = make(line, arg, when);
 			failed |= err != 0;

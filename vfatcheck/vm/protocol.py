@@ -76,10 +76,25 @@ class ViewResult:
 
 
 @dataclass
+class JobAnswer:
+    """What the helper said about one job of the writer (an `op` line), with the kernel's messages."""
+
+    job: int
+    error: int | None = None  # errno of the step that failed, 0 when none did; None: never finished
+    step: str = ""  # the step that failed: mount, the operation's kind, umount
+    kernel: list[KernelLine] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.error is not None
+
+
+@dataclass
 class BootOutput:
     release: str | None = None
     results: dict[tuple[int, int], ViewResult] = field(default_factory=dict)
     made: list[tuple[bytes, int]] = field(default_factory=list)  # writer: (path, errno) per entry
+    jobs: dict[int, JobAnswer] = field(default_factory=dict)  # writer: per `op` job, in order
     notes: list[str] = field(default_factory=list)  # insmod failures, the writer's mount/umount
     done: bool = False
     other: list[str] = field(default_factory=list)  # console lines that are not answers
@@ -112,6 +127,28 @@ class Make:
 def write_job(device: str, view: View, clock: int, entries: Iterable[Make]) -> str:
     lines = [f"clock {clock}", f"mount {device} {view.fstype} {view.option_text or '-'}"]
     lines += [f"file {m.path.hex()} {m.data}" if m.data else f"mkdir {m.path.hex()}" for m in entries]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One job for the writer: mount `device`, do `kind` to `path`, sync, unmount."""
+
+    device: str
+    kind: str  # create, overwrite, mkdir, rmdir, delete, rename
+    path: bytes
+    new_path: bytes = b""  # rename: the new name
+    data: str = ""  # create and overwrite: the content's path inside the guest
+
+
+def ops_job(view: View, clock: int, ops: Sequence[Op]) -> str:
+    """The helper's write job of `op` lines, job n on its own device, the clock set before each step."""
+    lines = [f"clock {clock}"]
+    for n, op in enumerate(ops):
+        arg = op.new_path.hex() if op.kind == "rename" else op.data or "-"
+        lines.append(
+            f"op {n} {op.device} {view.fstype} {view.option_text or '-'} {op.kind} {op.path.hex()} {arg}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -156,6 +193,14 @@ def _apply(out: BootOutput, current: ViewResult | None, word: str, f: list[str])
         out.done = True
     elif word == "made":
         out.made.append((bytes.fromhex(f[1]), int(f[0])))
+    elif word == "writing":
+        out.jobs[int(f[0])] = JobAnswer(int(f[0]))
+    elif word == "wrote":
+        job, error, step = int(f[0]), int(f[1]), f[2]
+        answer = out.jobs.setdefault(job, JobAnswer(job))
+        answer.error, answer.step = error, step
+    elif word == "klog" and current is None and out.jobs and not _last(out.jobs).complete:
+        _last(out.jobs).kernel.append(_kernel(f))
     elif current is None:
         out.notes.append(" ".join([word, *f]))
     elif word == "mount":
@@ -172,6 +217,10 @@ def _apply(out: BootOutput, current: ViewResult | None, word: str, f: list[str])
     else:
         current.notes.append(" ".join([word, *f]))
     return current
+
+
+def _last(jobs: dict[int, JobAnswer]) -> JobAnswer:
+    return next(reversed(jobs.values()))
 
 
 def parse(console: str) -> BootOutput:

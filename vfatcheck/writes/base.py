@@ -6,7 +6,7 @@ never raises for its own failure: a missing tool, a refusal, a crash or a hang i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -37,6 +37,30 @@ class WriteJob:
 
 def unsupported(writer: str, op: Operation) -> WriteResult:
     return WriteResult("unsupported", f"{writer} has no way to {op.kind}")
+
+
+# One go of a batch writer (a child interpreter, a machine boot): the results of the jobs it finished,
+# in order, then the failure of the job it stopped in; at least one result, fewer than asked when it
+# stopped early.
+Round = Callable[[Sequence[WriteJob]], list[WriteResult]]
+
+
+def in_rounds(
+    writer: str, kinds: frozenset[OpKind], jobs: Sequence[WriteJob], go: Round, size: int
+) -> list[WriteResult]:
+    """One result per job: `unsupported` for a kind the writer cannot do; the others through `go`, at
+    most `size` at a time, each round starting where the one before stopped (after a crash or a hang,
+    the rest run in a fresh child or boot)."""
+    results = {
+        n: unsupported(writer, job.operation) for n, job in enumerate(jobs) if job.operation.kind not in kinds
+    }
+    pending = [n for n in range(len(jobs)) if n not in results]
+    while pending:
+        chunk = pending[:size]
+        answered = go([jobs[n] for n in chunk])[: len(chunk)] or [WriteResult("error", "no answer at all")]
+        results.update(zip(chunk, answered, strict=False))
+        pending = pending[len(answered) :]
+    return [results[n] for n in range(len(jobs))]
 
 
 class Writer(Protocol):

@@ -1,8 +1,7 @@
 """The registry of writers: a literal mapping from name to the module that holds it.
 
 Each module defines `WRITER`, an object satisfying `vfatcheck.writes.base.Writer`. Modules are
-imported on first use, so that one writer's missing library never affects another. The Linux kernel
-(`linux`, `linux-nodual`) joins as one module each once its runner exists (docs/writers.md).
+imported on first use, so that one writer's missing library never affects another.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ WRITERS: dict[str, str] = {
     "fattools": "vfatcheck.writes.writers.fattools",
     "fsck.fat": "vfatcheck.writes.writers.fsck_fat",
     "fatsort": "vfatcheck.writes.writers.fatsort",
+    "linux": "vfatcheck.writes.writers.linux",
+    "linux-nodual": "vfatcheck.writes.writers.linux_nodual",
 }
 
 

@@ -17,7 +17,7 @@ from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.backends.library import HINT, LibraryPackage
 from vfatcheck.model import show_bytes
-from vfatcheck.writes.base import ShortNames, WriteJob, WriteResult, unsupported
+from vfatcheck.writes.base import ShortNames, WriteJob, WriteResult, in_rounds
 from vfatcheck.writes.operations import Operation, OpKind
 
 WATCHDOG = "Timeout ("  # what faulthandler.dump_traceback_later prints before it ends the child
@@ -48,17 +48,7 @@ class LibraryWriter(LibraryPackage):
     def apply_batch(self, jobs: Sequence[WriteJob], timeout: float = DEFAULT_TIMEOUT) -> list[WriteResult]:
         if not self.available().ok:
             return [WriteResult("unavailable", HINT) for _ in jobs]
-        results: dict[int, WriteResult] = {
-            n: unsupported(self.name, job.operation)
-            for n, job in enumerate(jobs)
-            if job.operation.kind not in self.kinds
-        }
-        pending = [n for n in range(len(jobs)) if n not in results]
-        while pending:
-            answered = self._child([jobs[n] for n in pending], timeout)
-            results.update(zip(pending, answered, strict=False))
-            pending = pending[len(answered) :]
-        return [results[n] for n in range(len(jobs))]
+        return in_rounds(self.name, self.kinds, jobs, lambda chunk: self._child(chunk, timeout), len(jobs))
 
     def _child(self, jobs: Sequence[WriteJob], timeout: float) -> list[WriteResult]:
         """The results of one child: one per job it finished, then, if it stopped early, the failure
