@@ -239,3 +239,28 @@ def test_slot_units_helper_round_trip() -> None:
     raw = struct.pack("<13H", *range(1, 14))
     rec = LfnSlot(0x41, raw[:10], ATTR_LONG_NAME, 0, 7, raw[10:22], 0, raw[22:]).pack()
     assert name_units([rec]) == list(range(1, 14))
+
+
+@pytest.mark.parametrize("defect", sorted(d.name for d in DEFECTS.values() if d.shown_as == "absent"))
+def test_an_entry_no_reader_shows_leaves_its_clusters_free(defect: str) -> None:
+    """Rule 6: deleted, orphaned or past the end mark, as a real deletion leaves them (data kept)."""
+    from vfatcheck.builder import build_image
+    from vfatcheck.layout.fat import unpack_fat
+    from vfatcheck.model import Item
+
+    content = b"gone" * 300
+    items = [Item("Kept long name.txt", content=b"kept"), Item("Gone long name.txt", content=content, defect=defect)]
+    built = build_image(items, fat=16, form="standard")
+    geo = built.manifest.geometry
+    start = geo["reserved_sectors"] * geo["bytes_per_sector"]
+    fat = unpack_fat(built.data[start : start + geo["fat_sectors"] * geo["bytes_per_sector"]], 16, 64)
+    kept_first = 2
+    assert fat[kept_first] != 0  # the visible file keeps its end-of-chain mark
+    assert all(v == 0 for v in fat[kept_first + 1 : 64]), "the absent file's clusters are allocated"
+    assert content[:512] in built.data  # its data stays where it was written
+
+
+def test_dummy_lead_05_keeps_the_july_2009_fingerprint() -> None:
+    dummy = b"~\x03\x10\x1d\x10\x15/\x10TXT"
+    out = short(apply("dummy-lead-05", records(alias=dummy, nt=0x20))[-1]).DIR_Name
+    assert out[0] == 0x05 and out[:8].count(b"~") == 1 and out[:8].count(b"/") == 1

@@ -38,6 +38,8 @@ from vfatcheck.names.forms import ALIAS_STYLES, AliasStyle, NameRecords, NeedsLo
 from vfatcheck.rng import SeededRandom32
 
 FIRST_CLUSTER = 2
+# The code page of the aliases' bytes 0x80-0xFF: vfatcheck.names.alias encodes them in 437, Linux's default.
+ALIAS_CODEPAGE = "cp437"
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def build_image(
         raise UserInputError(f"the root directory needs {root_count} entries, a FAT{fat} root holds 512")
     geo = _choose_geometry(fat, size_mb, fits, root_count)
     layout = layout_for(geo)
-    manifest = Manifest(fat, form, seed, alias_style, geo.as_dict() | _ids(seed), tuple(layout.entries))
+    entries = tuple(layout.entries)
+    manifest = Manifest(fat, form, seed, alias_style, geo.as_dict() | _ids(seed), entries, ALIAS_CODEPAGE)
     return BuiltImage(write_image(geo, layout, volume_id(seed)), manifest)
 
 
@@ -235,7 +238,12 @@ def lay_out(
         siblings = layout.dir_entries[node.parent]
         if node.defect is not None:
             previous = _last_short(layout.entries, node.parent)
-            recs = _defect(node.defect, node.path).apply(recs, DefectContext(previous_short=previous))
+            defect = _defect(node.defect, node.path)
+            recs = defect.apply(recs, DefectContext(previous_short=previous))
+            if defect.shown_as == "absent" and node.kind == "file" and first:
+                # deleted, orphaned or past the end mark: no reader reaches its clusters, so they are
+                # free, as a real deletion leaves them (the data stays); fsck finds nothing lost
+                layout.file_chains.pop()
         if node.kind == "dir":
             parent_first = layout.chains[node.parent][0] if node.parent else 0
             layout.dir_entries[node.path] = [
