@@ -14,7 +14,7 @@ from vfatcheck import cases, pipeline
 from vfatcheck.backends import REGISTRY
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.errors import UserInputError
-from vfatcheck.model import FAT_TYPES, FORMS
+from vfatcheck.model import FAT_TYPES
 from vfatcheck.reports import Progress, load_report, render_html, render_json, render_junit, render_terminal
 from vfatcheck.verdicts import RunReport
 
@@ -65,9 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     matrix = parser.add_argument_group("matrix")
     matrix.add_argument(
         "--forms",
-        type=_csv(str, FORMS),
-        default=("standard", "nodual"),
-        help=f"comma-separated forms (default standard,nodual; all: {','.join(FORMS)})",
+        type=_csv(str, tuple(pipeline.RUN_FORMS)),
+        default=pipeline.DEFAULT_FORMS,
+        help=f"comma-separated forms (default {','.join(pipeline.DEFAULT_FORMS)}; all: "
+        f"{','.join(pipeline.RUN_FORMS)}; standard-windows is standard with Windows' alias rules)",
     )
     matrix.add_argument(
         "--fat",
