@@ -98,11 +98,12 @@ def _d(
     form: str = "standard",
     before: tuple[str, ...] = (),
     after: tuple[Spec, ...] = (),
+    fats: tuple[int, ...] = (16,),
 ) -> Case:
-    """One damaged entry (after `before`, then `after`) on FAT16, in the one form it is about; the
-    reason is the defect's own."""
+    """One damaged entry (after `before`, then `after`) on FAT16 (or `fats`), in the one form it is
+    about; the reason is the defect's own."""
     specs = (*(Spec(p) for p in before), Spec(name, defect=defect), *after)
-    return Case(id, "defect", DEFECTS[defect].reason, specs, isolated, (form,), (16,))
+    return Case(id, "defect", DEFECTS[defect].reason, specs, isolated, (form,), fats)
 
 
 _BASIC = (
@@ -311,7 +312,7 @@ def _short_defects() -> list[Case]:
             before=("Before.txt",),
             after=(Spec("After nul.txt", defect="after-end"),),
         ),
-        _d("c41-dummy-lead-05", "dummy-lead-05", "Lead byte five.txt", form="nodual"),
+        _d("c41-dummy-lead-05", "dummy-lead-05", "Lead byte five.txt", form="nodual", fats=(12, 16)),
         _d("c42-dummy-dot-star", "dummy-dot-star", "Dot star dummy.txt", form="nodual"),
         _d("c43-nt20-no-lfn", "nt20-no-lfn", "NTFLAG.TXT"),
         _d("c44-efs-nt21", "efs-nt21", "test encrypted.PFILE"),
@@ -328,6 +329,33 @@ def _short_defects() -> list[Case]:
     ]
 
 
+def _descent() -> list[Case]:
+    """Directories whose names parsers must get right to descend into them (after every other group,
+    so that the other cases keep their directory numbers)."""
+    lead = Spec("Outer directory/Lead five directory", "dir", defect="dummy-lead-05")
+    greek = (
+        "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03cc\u03c2 \u03c6\u03ac\u03ba\u03b5\u03bb\u03bf\u03c2"
+    )
+    return [
+        Case(
+            "dir-non-ascii-names",
+            "descent",
+            "C12/C36: long-named directories in Latin and Greek letters, a file in each (FatFs, GRUB)",
+            _files(
+                "R\u00e9pertoire \u00e9t\u00e9/Fichier dedans.txt",
+                f"{greek}/\u0391\u03c1\u03c7\u03b5\u03af\u03bf.txt",
+            ),
+        ),
+        Case(
+            "dir-lead-05-deep",
+            "descent",
+            "C41/C36: a July 2009 directory dummy whose byte 0 is 0x05, one level down, a file in it",
+            (lead, Spec("Outer directory/Lead five directory/Inside it.txt")),
+            forms=("nodual",),
+        ),
+    ]
+
+
 def _builtin() -> tuple[Case, ...]:
     plain = (
         ("basic", _BASIC),
@@ -339,7 +367,7 @@ def _builtin() -> tuple[Case, ...]:
         ("structure", _STRUCTURE),
     )
     cases = [case for group, rows in plain for case in _group(group, rows)]
-    return _numbered([*cases, *_chain_defects(), *_name_defects(), *_short_defects()], "C")
+    return _numbered([*cases, *_chain_defects(), *_name_defects(), *_short_defects(), *_descent()], "C")
 
 
 BUILTIN: tuple[Case, ...] = _builtin()
