@@ -27,6 +27,7 @@ from vfatcheck.layout.direntry import (
     ATTR_ARCHIVE,
     ATTR_DIRECTORY,
     ATTR_LONG_NAME,
+    ATTR_LONG_NAME_MASK,
     DIR_ENTRY_SIZE,
     ShortEntry,
 )
@@ -314,7 +315,9 @@ def _manifest_entry(node: Node, recs: Sequence[bytes], rec: NameRecords) -> Mani
         long_name=node.name,
         short_hex=(last[:11] if is_short else rec.name11).hex(),
         nt_byte=last[12] if is_short else rec.nt_byte,
-        lfn_slots=sum(1 for r in recs if len(r) == DIR_ENTRY_SIZE and r[11] == ATTR_LONG_NAME),
+        lfn_slots=sum(
+            1 for r in recs if len(r) == DIR_ENTRY_SIZE and r[11] & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME
+        ),
         size=len(node.content),
         sha256=digest(node.content) if node.kind == "file" else None,
         defect=node.defect,
