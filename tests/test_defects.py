@@ -249,7 +249,8 @@ def test_an_entry_no_reader_shows_leaves_its_clusters_free(defect: str) -> None:
     from vfatcheck.model import Item
 
     content = b"gone" * 300
-    items = [Item("Kept long name.txt", content=b"kept"), Item("Gone long name.txt", content=content, defect=defect)]
+    gone = Item("Gone long name.txt", content=content, defect=defect)
+    items = [Item("Kept long name.txt", content=b"kept"), gone]
     built = build_image(items, fat=16, form="standard")
     geo = built.manifest.geometry
     start = geo["reserved_sectors"] * geo["bytes_per_sector"]
