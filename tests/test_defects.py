@@ -242,22 +242,22 @@ def test_slot_units_helper_round_trip() -> None:
 
 
 @pytest.mark.parametrize("defect", sorted(d.name for d in DEFECTS.values() if d.shown_as == "absent"))
-def test_an_entry_no_reader_shows_leaves_its_clusters_free(defect: str) -> None:
-    """Rule 6: deleted, orphaned or past the end mark, as a real deletion leaves them (data kept)."""
+def test_a_deleted_entry_leaves_its_clusters_free(defect: str) -> None:
+    """Rule 6: a short entry deleted (0xE5), zeroed or removed frees its clusters, as a real deletion
+    does (the data stays); an intact entry after an end mark keeps them (fsck.fat 4.2 still reads it)."""
     from vfatcheck.builder import build_image
     from vfatcheck.layout.fat import unpack_fat
     from vfatcheck.model import Item
 
     content = b"gone" * 300
     gone = Item("Gone long name.txt", content=content, defect=defect)
-    items = [Item("Kept long name.txt", content=b"kept"), gone]
-    built = build_image(items, fat=16, form="standard")
+    built = build_image([Item("Kept long name.txt", content=b"kept"), gone], fat=16, form="standard")
     geo = built.manifest.geometry
     start = geo["reserved_sectors"] * geo["bytes_per_sector"]
     fat = unpack_fat(built.data[start : start + geo["fat_sectors"] * geo["bytes_per_sector"]], 16, 64)
-    kept_first = 2
-    assert fat[kept_first] != 0  # the visible file keeps its end-of-chain mark
-    assert all(v == 0 for v in fat[kept_first + 1 : 64]), "the absent file's clusters are allocated"
+    assert fat[2] != 0  # the visible file keeps its end-of-chain mark
+    deleted = defect in ("deleted-short", "orphan-slots", "dangling-lfn", "all-nul-short")
+    assert all(v == 0 for v in fat[3:64]) == deleted, fat[3:12]
     assert content[:512] in built.data  # its data stays where it was written
 
 

@@ -29,6 +29,8 @@ from vfatcheck.layout.direntry import (
     ATTR_LONG_NAME,
     ATTR_LONG_NAME_MASK,
     DIR_ENTRY_SIZE,
+    ENTRY_DELETED,
+    ENTRY_FREE,
     ShortEntry,
 )
 from vfatcheck.layout.dostime import DEFAULT_TIMESTAMP, DosTimestamp
@@ -241,9 +243,9 @@ def lay_out(
             previous = _last_short(layout.entries, node.parent)
             defect = _defect(node.defect, node.path)
             recs = defect.apply(recs, DefectContext(previous_short=previous))
-            if defect.shown_as == "absent" and node.kind == "file" and first:
-                # deleted, orphaned or past the end mark: no reader reaches its clusters, so they are
-                # free, as a real deletion leaves them (the data stays); fsck finds nothing lost
+            if _short_gone(recs) and node.kind == "file" and first:
+                # its short entry is deleted, zeroed or gone: nothing reaches its clusters, so they
+                # are free, as a real deletion leaves them (the data stays); fsck finds nothing lost
                 layout.file_chains.pop()
         if node.kind == "dir":
             parent_first = layout.chains[node.parent][0] if node.parent else 0
@@ -274,6 +276,13 @@ def _allocate_own(layout: Layout, node: Node, geo: Geometry) -> int:
         layout.files.append((first, node.content))
         layout.file_chains.append(chain)
     return first
+
+
+def _short_gone(recs: Sequence[bytes]) -> bool:
+    """No live short entry ends the records: a deletion (0xE5), a free mark (0x00) or only slots."""
+    last = recs[-1] if recs else b""
+    is_slot = len(last) == DIR_ENTRY_SIZE and last[11] & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME
+    return not last or is_slot or last[0] in (ENTRY_DELETED, ENTRY_FREE)
 
 
 def _entry(name11: bytes, attr: int, nt: int, first: int, size: int, ts: DosTimestamp) -> ShortEntry:
