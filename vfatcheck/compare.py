@@ -279,7 +279,7 @@ def _short_column(e: Expected, shown: str, caps: Capabilities) -> list[Found]:
         return []
     shown = shown.rstrip(" ")
     if shown in column_spellings(raw, e.nt_byte, e.codepage):
-        if caps.short_names_shown and not valid_83(raw):
+        if caps.short_names_shown and not valid_83(raw.upper()):  # lower case is no garbage
             why = f"the 8.3 column shows a person {shown!r}, the bytes of an illegal 8.3 name"
             return [Found("cosmetic", f"{why} (raw {e.short_hex})")]
         return []
