@@ -11,9 +11,13 @@ APT_PACKAGES := \
 	7zip \
 	chromium \
 	dosfstools \
+	fatcat \
+	fatsort \
+	fusefat \
 	grub-common \
 	mtools \
 	sleuthkit \
+	testdisk \
 	xxd
 
 .PHONY: setup deps venv run test lint clean

@@ -102,3 +102,14 @@ def assert_unavailable(backend: Backend, hint: str, image: Path) -> None:
     assert backend.available().hint == hint
     reading = backend.read(image, [])
     assert reading.status == "unavailable", reading
+
+
+def stand_in_reading(
+    tmp_path: Path, make: Callable[[str], Backend], body: str, preamble: str = "", timeout: float = 10
+) -> Reading:
+    """What the back-end `make(program)` reads when its program is a stand-in that runs `body` (HANG,
+    CRASH, ...) after `preamble` (how it answers the version question)."""
+    program = fake_program(tmp_path, "stand-in", body, preamble)
+    image = tmp_path / "stand-in.img"
+    image.write_bytes(b"x")
+    return make(program).read(image, ["a"], timeout)

@@ -138,3 +138,19 @@ def builder_image(tmp_path: Path, form: str, fat: int) -> tuple[Path, Manifest]:
     path = tmp_path / f"{form}-{fat}.img"
     path.write_bytes(image.data)
     return path, image.manifest
+
+
+# Builder items for the recorded outputs of fatcat, TestDisk and fatsort (tests/data/*/README.md): names
+# whose UTF-16 units have a zero low byte (U+0100, U+4E00), a surrogate pair, CJK, Latin-1, case bits.
+UNICODE_ITEMS = (
+    Item("Long File Name.txt", content=b"hello"),
+    Item("readme.txt", content=b"lower case 8.3"),
+    Item("UPPER.TXT", content=b""),
+    Item("Empty Dir", kind="dir"),
+    Item("Dir One/\u00dcn\u00efc\u00f6d\u00e9 \u00f1ame.dat", content=b"abc" * 700),
+    Item("Smiley \U0001f600.txt", content=b"smile"),
+    Item("\u65e5\u672c\u8a9e\u306e\u30d5\u30a1\u30a4\u30eb\u540d.txt", content=b"cjk"),
+    Item("\u0100 first.txt", content=b"a-macron"),
+    Item("\u4e00 one.txt", content=b"yi"),
+    Item("Caf\u00e9.txt", content=b"cafe"),
+)

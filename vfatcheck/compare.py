@@ -37,6 +37,7 @@ FAILED = {
 }
 FSCK_CODE = "fsck-would-modify"
 FSCK_RESTORE = "fsck-would-restore"
+REWRITE_CODE = "entry-rewritten"  # a rewriter (fatsort) changed the entry's bytes on a copy
 # An error-level Message whose code ends so, with the path of a directory ("" for the root): the
 # parser raised or failed while listing that directory (docs/verdicts.md, rule 5).
 DIRECTORY_ERROR = "directory-error"
@@ -334,13 +335,21 @@ def _lookup(e: Expected, seen: SeenEntry | None, ctx: _Context) -> list[Found]:
     return [f for x in opened[:1] for f in _content(e, x.sha256, None, ctx, "opened")]
 
 
-def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+def _said(e: Expected, seen: SeenEntry | None, reading: Reading, code: str) -> list[str]:
+    """The texts of the reading's Messages with `code` about this entry (by any of its paths)."""
     paths = {e.path, e.manifest_path} | ({seen.path} if seen else set())
-    return [
-        Found(m.code, f"fsck.fat would {'restore' if m.code == FSCK_RESTORE else 'repair'} it: {m.text}")
-        for m in reading.messages
-        if m.code in (FSCK_CODE, FSCK_RESTORE) and m.path is not None and m.path.lstrip("/") in paths
-    ]
+    return [m.text for m in reading.messages if m.code == code and m.path and m.path.lstrip("/") in paths]
+
+
+def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+    modify = [Found(FSCK_CODE, f"fsck.fat would repair it: {t}") for t in _said(e, seen, reading, FSCK_CODE)]
+    restore = _said(e, seen, reading, FSCK_RESTORE)
+    return modify + [Found(FSCK_RESTORE, f"fsck.fat would restore it: {t}") for t in restore]
+
+
+def _rewritten(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
+    texts = _said(e, seen, reading, REWRITE_CODE)
+    return [Found("mangled", f"{reading.parser} rewrote it: {text}") for text in texts]
 
 
 def _unspellable(e: Expected, ctx: _Context) -> str | None:
@@ -391,6 +400,7 @@ def _judge(e: Expected, match: _Match, ctx: _Context, place: _Place) -> tuple[li
         found.append(_missing(e, place, ctx))
     else:
         found += _checks(e, seen, ctx)
+    found += _rewritten(e, seen, ctx.reading)
     limit = _unspellable(e, ctx)
     if limit is not None and any(f.verdict in ("missing", "unreachable", "mangled") for f in found):
         found = _explain(found, [Found("unspellable", limit)])

@@ -261,7 +261,7 @@ def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
             readings.update({(built.job.key, parser): reading for built, parser, reading in batch})
         warnings: list[ImageWarning] = []
         for built in built_jobs:  # rows in image order, then parser order, however the reads were grouped
-            image = str(built.path) if config.keep else built.path.name
+            image = str(built.path.absolute()) if config.keep else built.path.name
             for parser in available:
                 reading = readings[built.job.key, parser]
                 results += _verdicts(built, parser, reading, image)

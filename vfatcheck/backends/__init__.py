@@ -24,6 +24,11 @@ REGISTRY: dict[str, str] = {
     "sleuthkit": "vfatcheck.backends.sleuthkit",
     "grub": "vfatcheck.backends.grub",
     "fattools": "vfatcheck.backends.fattools",
+    "libfsfat": "vfatcheck.backends.libfsfat",
+    "fusefat": "vfatcheck.backends.fusefat",
+    "fatcat": "vfatcheck.backends.fatcat",
+    "testdisk": "vfatcheck.backends.testdisk",
+    "fatsort": "vfatcheck.backends.fatsort",
 }
 
 

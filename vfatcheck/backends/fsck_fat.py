@@ -13,10 +13,8 @@ from __future__ import annotations
 import importlib
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -205,7 +203,7 @@ class FsckFatBackend:
         if outcome is not None:
             return outcome
         complaints = parse_complaints(show_bytes(check.stdout))
-        with _writable_copy(image) as scratch:
+        with proc.private_copy(image, writable=True) as scratch:
             repair = proc.run([self.program, "-a", "-v", str(scratch)], timeout=proc.time_left(deadline))
             outcome = self._outcome(repair, version)
             if outcome is not None:
@@ -268,16 +266,6 @@ def _lookup(volume: Any, path: str) -> Lookup:
         return Lookup(path, False, error="not found in the repaired copy")
     content = digest(volume.read_file(entry)) if entry.kind == "file" else None
     return Lookup(path, True, sha256=content)
-
-
-@contextmanager
-def _writable_copy(image: Path) -> Iterator[Path]:
-    """A private copy that fsck.fat -a may change; the caller's image is never opened for writing."""
-    with tempfile.TemporaryDirectory(prefix="vfatcheck-fsck-") as tmp:
-        copy = Path(tmp) / "repair.img"
-        shutil.copyfile(image, copy)
-        copy.chmod(0o600)
-        yield copy
 
 
 BACKEND = FsckFatBackend()

@@ -143,14 +143,68 @@ def run_python(
 
 
 @contextmanager
-def private_copy(image: Path) -> Iterator[Path]:
-    """A read-only copy of `image` in a private temporary directory, removed afterwards.
+def private_copy(image: Path, writable: bool = False) -> Iterator[Path]:
+    """A copy of `image` in a private temporary directory, removed afterwards: read-only, or writable
+    for a tool that rewrites it (a repair, a sort), so that the user's image is never opened for writing.
 
-    For implementations that could write to what they open, and for repairs (fsck -a) that must
-    never touch the user's image.
+    Read-only copies are for implementations that could write to what they open (as root, a mode of
+    0444 does not stop them: the copy is what they can damage).
     """
     with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
         copy = Path(tmp) / "image.img"
         shutil.copyfile(image, copy)
-        copy.chmod(0o444)
+        copy.chmod(0o600 if writable else 0o444)
         yield copy
+
+
+def package_version(package: str) -> str | None:
+    """The installed Debian package's version (`dpkg-query -W`), for tools that print none of their own;
+    None without dpkg or the package."""
+    done = run(["dpkg-query", "-W", "-f=${Version}", package], timeout=10)
+    text = done.stdout.decode("utf-8", "replace").strip()
+    return text if done.ok and text else None
+
+
+@dataclass
+class Background:
+    """A program left running while vfatcheck works beside it (a FUSE daemon), in its own session."""
+
+    process: subprocess.Popen[bytes] | None  # None when the program could not be started
+    log: Path  # where its stdout and stderr go
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def said(self) -> bytes:
+        return self.log.read_bytes() if self.log.exists() else b""
+
+
+@contextmanager
+def background(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> Iterator[Background]:
+    """Start argv (output to `log`, not to a pipe that could fill up) and, whatever happens in the block,
+    end it afterwards: SIGTERM to its process group, then SIGKILL if it is still there after 2 s."""
+    full_env = {**os.environ, **UTF8_ENV, **(env or {})}
+    with log.open("wb") as out:
+        try:
+            process = subprocess.Popen(
+                list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=full_env, start_new_session=True,
+            )  # fmt: skip
+        except (FileNotFoundError, PermissionError):
+            yield Background(None, log)
+            return
+        try:
+            yield Background(process, log)
+        finally:
+            _end_group(process)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=2)
+            return
+        except subprocess.TimeoutExpired:
+            continue
