@@ -404,3 +404,10 @@ def test_short_display() -> None:
 def test_seen_parent_keeps_a_slash_inside_a_name() -> None:
     assert seen_parent(SeenEntry("C001//~\x01.TXT", "/~\x01.TXT", "file")) == "C001"
     assert seen_parent(SeenEntry("top.txt", "top.txt", "file")) == ""
+
+
+def test_a_backend_that_does_not_spell_its_names_is_respelled() -> None:
+    m = manifest(entry("C001/a\\b.c", defect="illegal-lfn-chars"))
+    assert expected_entries(m)[1].path == "C001/a\\x5cb.c"
+    v = row(run(m, reading(seen("C001/a\\b.c", name="a\\b.c"))), "C001/a\\b.c")
+    assert (v.verdict, v.seen) == ("ok", "C001/a\\x5cb.c")

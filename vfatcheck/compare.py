@@ -7,6 +7,7 @@ shows, and every spelling that counts, is vfatcheck.expected's.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -77,14 +78,19 @@ def _context(expected: Sequence[Expected], reading: Reading, capabilities: Capab
     return _Context(reading, capabilities, {e.manifest_path: e for e in expected}, unique, lookups, errors)
 
 
-def _spell_surrogates(text: str) -> str:
-    return "".join(spell_text(ch) if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+_NOT_AN_ESCAPE = re.compile(r"\\(?!x[0-9a-f]{2}|ud[89a-f][0-9a-f]{2})")
+
+
+def _respelled(text: str) -> str:
+    """Spelling for a name a back-end handed over unspelled: lone surrogate code points as `\\uXXXX`,
+    a backslash that starts no escape as `\\x5c` (vfatcheck.spelling)."""
+    text = "".join(spell_text(ch) if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return _NOT_AN_ESCAPE.sub(r"\\x5c", text)
 
 
 def cleaned(seen: SeenEntry) -> SeenEntry:
-    """The entry with any lone surrogate code point spelled `\\uXXXX` (vfatcheck.spelling), in case a
-    back-end handed one over unspelled."""
-    return replace(seen, name=_spell_surrogates(seen.name), path=_spell_surrogates(seen.path))
+    """The entry in vfatcheck's spelling, in case its back-end does not follow it."""
+    return replace(seen, name=_respelled(seen.name), path=_respelled(seen.path))
 
 
 def _nfc(text: str) -> str:
