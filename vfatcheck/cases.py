@@ -312,7 +312,7 @@ def _short_defects() -> list[Case]:
             before=("Before.txt",),
             after=(Spec("After nul.txt", defect="after-end"),),
         ),
-        _d("c41-dummy-lead-05", "dummy-lead-05", "Lead byte five.txt", form="nodual", fats=(12, 16)),
+        _d("c41-dummy-lead-05", "dummy-lead-05", "Lead byte five.txt", form="nodual"),
         _d("c42-dummy-dot-star", "dummy-dot-star", "Dot star dummy.txt", form="nodual"),
         _d("c43-nt20-no-lfn", "nt20-no-lfn", "NTFLAG.TXT"),
         _d("c44-efs-nt21", "efs-nt21", "test encrypted.PFILE"),
@@ -333,6 +333,7 @@ def _descent() -> list[Case]:
     """Directories whose names parsers must get right to descend into them (after every other group,
     so that the other cases keep their directory numbers)."""
     lead = Spec("Outer directory/Lead five directory", "dir", defect="dummy-lead-05")
+    lead_file = (Spec("Lead five file.txt", defect="dummy-lead-05"),)
     greek = (
         "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03cc\u03c2 \u03c6\u03ac\u03ba\u03b5\u03bb\u03bf\u03c2"
     )
@@ -352,6 +353,14 @@ def _descent() -> list[Case]:
             "C41/C36: a July 2009 directory dummy whose byte 0 is 0x05, one level down, a file in it",
             (lead, Spec("Outer directory/Lead five directory/Inside it.txt")),
             forms=("nodual",),
+        ),
+        Case(
+            "file-lead-05-fat12",
+            "descent",
+            "C41 on FAT12: a July 2009 file dummy whose byte 0 is 0x05 (c41 itself is FAT16)",
+            lead_file,
+            forms=("nodual",),
+            fats=(12,),
         ),
     ]
 
