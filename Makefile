@@ -10,14 +10,17 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := \
 	7zip \
 	chromium \
+	dosbox \
 	dosfstools \
 	fatcat \
 	fatsort \
 	fusefat \
 	grub-common \
 	mtools \
+	qemu-system-x86 \
 	sleuthkit \
 	testdisk \
+	u-boot-qemu \
 	xxd
 
 .PHONY: setup deps venv run test lint clean

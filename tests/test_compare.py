@@ -411,3 +411,39 @@ def test_a_backend_that_does_not_spell_its_names_is_respelled() -> None:
     assert expected_entries(m)[1].path == "C001/a\\x5cb.c"
     v = row(run(m, reading(seen("C001/a\\b.c", name="a\\b.c"))), "C001/a\\b.c")
     assert (v.verdict, v.seen) == ("ok", "C001/a\\x5cb.c")
+
+
+SHORT_ONLY = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
+
+
+def test_a_short_names_only_parser_is_judged_against_the_8_3_view() -> None:
+    lower = entry("C001/readme.txt", content=b"r", short=b"README  TXT", nt=0x18)
+    sub = entry("C001/Sub Dir", "dir", short=b"SUBDIR~1   ")
+    child = entry("C001/Sub Dir/inner name.txt", content=b"i", short=b"INNERN~1TXT")
+    m = manifest(entry(), lower, sub, child)
+    shown = reading(
+        seen("C001/LONGFI~1.TXT"),
+        seen("C001/README.TXT", b"r", "README.TXT"),  # DOS knows no case bits: both spellings are right
+        seen("C001/SUBDIR~1", None, "SUBDIR~1", "dir"),
+        seen("C001/SUBDIR~1/INNERN~1.TXT", b"i", "INNERN~1.TXT"),
+        lookups=[Lookup("C001/SUBDIR~1/INNERN~1.TXT", False, error="Illegal Path.")],
+    )
+    rows = {r.path: r for r in run(m, shown, SHORT_ONLY)}
+    assert [rows[p].verdict for p in (LONG, "C001/readme.txt", "C001/Sub Dir")] == ["ok", "ok", "ok"]
+    assert rows["C001/Sub Dir/inner name.txt"].verdict == "unreachable"
+    assert rows["C001/Sub Dir/inner name.txt"].expected == "C001/SUBDIR~1/INNERN~1.TXT"
+    # the same reading from a parser that should show long names loses every long name
+    assert row(run(m, shown, ALL)).verdict == "mangled"
+
+
+def test_a_nodual_dummy_in_the_8_3_view_is_its_raw_bytes() -> None:
+    dummy = bytes.fromhex("7e061d100b7c2f03545854")
+    shown_name = short_display(dummy)  # as DOS prints it: the bytes, '/' and control bytes included
+    m = manifest(entry(short=dummy, nt=0x20))
+    assert expected_entries(m, short_only=True)[1].path == "C001/~\\x06\\x1d\\x10\\x0b|\\x2f\\x03.TXT"
+    assert expected_entries(m)[1].path == LONG
+    unopened = Lookup("C001/" + shown_name.replace("/", "\\x2f"), False, error="not tried")
+    r = reading(seen(f"C001/{shown_name}", short_name=shown_name, name=shown_name), lookups=[unopened])
+    listing = replace(SHORT_ONLY, short_names_shown=True)
+    verdict = row(run(m, r, listing))
+    assert verdict.verdict == "unreachable" and "cosmetic: the 8.3 column shows a person" in verdict.detail

@@ -18,9 +18,10 @@ from vfatcheck.backends.commandline import quote_bytes, quote_path
 from vfatcheck.builder import build_image
 from vfatcheck.model import Item
 
-# The back-ends whose reproducer lists a directory for a path ending in '/' (the convention of
-# Backend.reproducer's docstring); the others open such a path like any other.
-LISTS_DIRECTORIES = frozenset(
+# The ten back-ends of vfatcheck 0.1, whose reproducers are run here: a command that runs to its end,
+# and lists a directory for a path ending in '/' (Backend.reproducer's docstring). The later back-ends
+# test their own (some are interactive: a U-Boot prompt under qemu, DOSBox).
+RUN_HERE = frozenset(
     {
         "reference",
         "pyfatfs",
@@ -74,7 +75,7 @@ def _run(command: str, cwd: Path) -> str:
 
 
 @harness.live(reason="needs the back-end's tool")
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(RUN_HERE))
 def test_each_reproducer_shows_the_listing_the_directory_and_the_entry(name: str, image: Path) -> None:
     backend = get(name)
     if not backend.available().ok:
@@ -83,8 +84,7 @@ def test_each_reproducer_shows_the_listing_the_directory_and_the_entry(name: str
     assert "upper" in listing.lower(), listing  # mdir prints the 8.3 column, "UPPER    TXT"
     # FATtools 1.1.23 hides every long-named entry (maxpat78/FATtools#22): its own walk() shows so
     assert ("Long File Name.txt" in listing) == (name != "fattools"), listing
-    if name in LISTS_DIRECTORIES:
-        inside = _run(backend.reproducer(str(image), "DIRX/"), image.parent)
-        assert "inner" in inside.lower(), inside
+    inside = _run(backend.reproducer(str(image), "DIRX/"), image.parent)
+    assert "inner" in inside.lower(), inside
     entry = _run(backend.reproducer(str(image), "DIRX/INNER.TXT"), image.parent)
     assert "not found" not in entry.lower() and "Traceback" not in entry, entry

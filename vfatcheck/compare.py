@@ -89,8 +89,11 @@ def _respelled(text: str) -> str:
 
 
 def cleaned(seen: SeenEntry) -> SeenEntry:
-    """The entry in vfatcheck's spelling, in case its back-end does not follow it."""
-    return replace(seen, name=_respelled(seen.name), path=_respelled(seen.path))
+    """The entry in vfatcheck's spelling, in case its back-end does not follow it: a `/` inside the
+    name too becomes `\\x2f`, so that the path's last component is the name."""
+    name = _respelled(seen.name).replace("/", "\\x2f")
+    parent = _respelled(seen_parent(seen))
+    return replace(seen, name=name, path=f"{parent}/{name}" if parent else name)
 
 
 def _nfc(text: str) -> str:
@@ -497,7 +500,7 @@ def compare(
     fat: int,
 ) -> list[Verdict]:
     """One row per manifest entry (manifest order), then one `extra` row per unmatched seen entry."""
-    expected = expected_entries(manifest)
+    expected = expected_entries(manifest, capabilities.short_names_only)
     meta = _RowMeta(reading, case_of, form, fat)
     if reading.status != "ok":
         verdict = FAILED.get(reading.status, "parser-error")

@@ -126,30 +126,37 @@ def written_long_name(entry: ManifestEntry) -> str:
     return entry.long_name
 
 
-def _short_names(entry: ManifestEntry, codepage: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    main = tuple(component(s) for s in short_spellings(entry.short_bytes, entry.nt_byte, codepage))
-    other = tuple(
-        (cp, component(s))
-        for cp in CODEPAGES
-        if cp != codepage
-        for s in short_spellings(entry.short_bytes, entry.nt_byte, cp)
-        if component(s) not in main
-    )
-    return main, other
+def _short_names(
+    entry: ManifestEntry, codepage: str, short_only: bool
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The 8.3 name as components, in `codepage` and in the others; with and without the NT case bits
+    for a reader that shows only 8.3 names (DOS does not know the case bits)."""
+    bits = (entry.nt_byte, 0) if short_only else (entry.nt_byte,)
+
+    def spelled(cp: str) -> list[str]:
+        return [component(s) for nt in bits for s in short_spellings(entry.short_bytes, nt, cp)]
+
+    main = tuple(dict.fromkeys(spelled(codepage)))
+    other = tuple((cp, s) for cp in CODEPAGES if cp != codepage for s in spelled(cp) if s not in main)
+    return main, tuple(dict.fromkeys(other))
 
 
-def expected_entries(manifest: Manifest) -> list[Expected]:
-    """Every manifest entry, in manifest order; under an absent directory everything is absent too."""
+def expected_entries(manifest: Manifest, short_only: bool = False) -> list[Expected]:
+    """Every manifest entry, in manifest order; under an absent directory everything is absent too.
+
+    `short_only`: the view of a reader that shows only 8.3 names, where every entry that is shown at
+    all is shown by its short name (Capabilities.short_names_only)."""
     shown: dict[str, tuple[str, bool]] = {}  # manifest path -> (shown path, absent)
     out = []
     for entry in sorted(manifest.entries, key=lambda e: e.path.count("/")):
         parent = entry.path.rpartition("/")[0]
         parent_path, parent_absent = shown.get(parent, (parent, False)) if parent else ("", False)
         long_name = component(spell_text(written_long_name(entry)))
-        main, other = _short_names(entry, manifest.codepage)
+        main, other = _short_names(entry, manifest.codepage, short_only)
         main = main or (long_name,)
-        name = main[0] if entry.shown_as == "short" else long_name
-        shown_as: Shown = "absent" if parent_absent else entry.shown_as
+        own: Shown = "short" if short_only and entry.shown_as == "long" else entry.shown_as
+        name = main[0] if own == "short" else long_name
+        shown_as: Shown = "absent" if parent_absent else own
         path = join(parent_path, name)
         shown[entry.path] = (path, shown_as == "absent")
         out.append(

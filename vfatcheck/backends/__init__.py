@@ -29,6 +29,8 @@ REGISTRY: dict[str, str] = {
     "fatcat": "vfatcheck.backends.fatcat",
     "testdisk": "vfatcheck.backends.testdisk",
     "fatsort": "vfatcheck.backends.fatsort",
+    "uboot": "vfatcheck.backends.uboot",
+    "dosbox": "vfatcheck.backends.dosbox",
 }
 
 

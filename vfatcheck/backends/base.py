@@ -30,6 +30,9 @@ class Capabilities:
     # The one code page the parser's names are limited to (a build with an OEM API, e.g. FatFs with
     # FF_LFN_UNICODE 0), or None when it speaks Unicode (docs/verdicts.md, rule 2).
     codepage: str | None = None
+    # The parser shows only 8.3 names, like a DOS-only device (DOSBox, Linux msdos, FatFs without
+    # LFN): compare expects every entry under its short name, with or without the NT case bits.
+    short_names_only: bool = False
 
 
 class Backend(Protocol):
