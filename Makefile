@@ -9,26 +9,35 @@ PY := $(VENV)/bin/python
 # One package a line, so that back-ends added side by side do not touch the same line.
 APT_PACKAGES := \
 	7zip \
+	busybox-static \
 	chromium \
 	dosbox \
 	dosfstools \
 	fatcat \
 	fatsort \
 	fusefat \
+	gcc \
 	grub-common \
+	libc6-dev \
 	mtools \
+	nodejs \
+	npm \
 	qemu-system-x86 \
 	sleuthkit \
 	testdisk \
 	u-boot-qemu \
+	user-mode-linux \
 	xxd
 
 .PHONY: setup deps venv run test lint clean
 
 setup: deps venv
 
+# A package counts as present when it is installed or provided by one that is (NodeSource's nodejs
+# provides npm, and conflicts with Debian's).
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@have=$$(dpkg-query -W -f='$${db:Status-Abbrev}|$${Package}, $${Provides}\n' 2>/dev/null | sed -n 's/^ii *|//p' | tr ',' '\n' | sed 's/ *(.*//; s/^ *//'); \
+	missing=$$(for p in $(APT_PACKAGES); do echo "$$have" | grep -qx "$$p" || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "debian tools: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

@@ -65,9 +65,12 @@ def version_answer(condition: str, banner: str) -> str:
     return f'[ {condition} ] && {{ echo "{banner}"; exit 0; }}'
 
 
-def fake_library(tmp_path: Path, parser: str, body: str) -> tuple[str, dict[str, str]]:
-    """A child module in a Python library's place, run through the same proc.run_python path:
-    `read_in_process` runs `body`. Returns (module name, env) for the back-end's constructor."""
+def fake_library(
+    tmp_path: Path, parser: str, body: str, function: str = "read_in_process(image, expected)"
+) -> tuple[str, dict[str, str]]:
+    """A child module in a Python library's place, run through the same child-interpreter path:
+    `function` (a reader's `read_in_process`, or a writer's `apply_in_process(image, op)`) runs `body`.
+    Returns (module name, env) for the back-end's or writer's constructor."""
     module = "standin_" + "".join(ch if ch.isalnum() else "_" for ch in parser)
     source = textwrap.dedent(
         f"""\
@@ -75,7 +78,7 @@ def fake_library(tmp_path: Path, parser: str, body: str) -> tuple[str, dict[str,
         NAME = {parser!r}
         def version_in_process():
             return "stand-in"
-        def read_in_process(image, expected):
+        def {function}:
         """
     )
     (tmp_path / f"{module}.py").write_text(source + textwrap.indent(body, "    ") + "\n")

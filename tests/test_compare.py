@@ -447,3 +447,16 @@ def test_a_nodual_dummy_in_the_8_3_view_is_its_raw_bytes() -> None:
     listing = replace(SHORT_ONLY, short_names_shown=True)
     verdict = row(run(m, r, listing))
     assert verdict.verdict == "unreachable" and "cosmetic: the 8.3 column shows a person" in verdict.detail
+
+
+def test_a_short_names_only_reader_is_judged_against_the_8_3_view() -> None:
+    short_only = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
+    alias = "C001/LONGFI~1.TXT"
+    shown = reading(seen(alias), lookups=[Lookup(alias, True, digest(b"long file data"))])
+    rows = run(manifest(entry()), shown, short_only)
+    assert [v.verdict for v in rows] == ["ok", "ok"] and row(rows).expected == alias
+    assert row(run(manifest(entry()), shown)).verdict == "mangled"  # the same, from a long-name reader
+    lower = entry("C001/readme.txt", short=b"README  TXT", nt=0x18)  # shown as readme.txt (case bits)
+    upper = reading(seen("C001/README.TXT", short_name="README.TXT"))
+    # no case bits in an 8.3-only view: README.TXT is right too
+    assert row(run(manifest(lower), upper, short_only), "C001/readme.txt").verdict == "ok"

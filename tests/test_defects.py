@@ -255,9 +255,10 @@ def test_a_deleted_entry_leaves_its_clusters_free(defect: str) -> None:
     geo = built.manifest.geometry
     start = geo["reserved_sectors"] * geo["bytes_per_sector"]
     fat = unpack_fat(built.data[start : start + geo["fat_sectors"] * geo["bytes_per_sector"]], 16, 64)
-    assert fat[2] != 0  # the visible file keeps its end-of-chain mark
+    used = [n for n in range(2, 64) if fat[n]]
     deleted = defect in ("deleted-short", "orphan-slots", "dangling-lfn", "all-nul-short")
-    assert all(v == 0 for v in fat[3:64]) == deleted, fat[3:12]
+    # the visible file keeps its one cluster; the other file's three go with its short entry
+    assert len(used) == (1 if deleted else 4), used
     assert content[:512] in built.data  # its data stays where it was written
 
 

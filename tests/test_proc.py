@@ -85,3 +85,20 @@ def test_python_backends_run_in_a_child(tmp_path: Path, body: str, status: str) 
         assert "library bug" in reading.detail
     if status == "ok":
         assert reading.detail == "['a/b']"
+
+
+def test_a_writable_copy_keeps_the_bytes_and_the_holes(tmp_path: Path) -> None:
+    source = tmp_path / "sparse.img"
+    with source.open("wb") as handle:
+        handle.write(b"boot")
+        handle.seek(8 << 20)
+        handle.write(b"data")
+        handle.truncate(16 << 20)
+    source.chmod(0o444)
+    with proc.private_copy(source, writable=True) as copy:
+        assert copy.read_bytes() == source.read_bytes()
+        assert copy.stat().st_mode & 0o777 == 0o600
+        assert copy.stat().st_blocks * 512 < 1 << 20  # the 16 MB of holes were not written out
+        copy.write_bytes(b"changed")
+    assert source.read_bytes()[:4] == b"boot"
+    assert not copy.exists()

@@ -1,8 +1,11 @@
 """Lay items out into a FAT12/16/32 image in one of the name forms. Pure: bytes in, bytes out.
 
 Clusters are handed out in creation order, the way a driver writing the items one by one would: each
-item's own clusters first, then a new cluster for its parent directory when the parent is full. A
-directory that grows therefore gets clusters after whatever was allocated in between (fragmented).
+item's own clusters, and a new cluster for its parent directory when the parent is full. A directory
+that grows therefore gets clusters after whatever was allocated in between (fragmented). Which of the
+two comes first, where allocation starts and what FSInfo says follow the alias style's `Allocation`:
+the `linux` one is the kernel's (mkfs.fat + Linux 6.1, compared byte by byte in
+tests/test_producer_linux.py), docs/forms.md has the details.
 """
 
 from __future__ import annotations
@@ -43,6 +46,27 @@ from vfatcheck.rng import SeededRandom32
 FIRST_CLUSTER = 2
 # The code page of the aliases' bytes 0x80-0xFF: vfatcheck.names.alias encodes them in 437, Linux's default.
 ALIAS_CODEPAGE = "cp437"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How a writer hands out clusters and keeps FSInfo."""
+
+    first_cluster: int  # the first cluster a FAT12/16 volume gives out (FAT32: the one after the root's)
+    parent_first: bool  # a file's directory grows when the entry is made, before the file's data
+    fsinfo_last: bool  # FSI_Nxt_Free holds the last cluster allocated, not the next free one
+    backup_fsinfo_formatted: bool  # the backup FSInfo (sector 7) keeps the empty volume's values
+
+
+# Linux: prev_free starts at cluster 2 and the next allocation takes prev_free + 1; vfat_create adds the
+# directory entry (growing the directory) before write() allocates data; FSInfo gets prev_free on
+# sync; only mkfs.fat writes the backup FSInfo.
+ALLOCATIONS: dict[str, Allocation] = {
+    "linux": Allocation(first_cluster=3, parent_first=True, fsinfo_last=True, backup_fsinfo_formatted=True),
+    "windows": Allocation(
+        FIRST_CLUSTER, parent_first=False, fsinfo_last=False, backup_fsinfo_formatted=False
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -95,10 +119,11 @@ def build_image(
     nodes = plan(items)
     records = _name_records(nodes, form, style, seed)
     cache: dict[int, Layout] = {}
+    alloc = ALLOCATIONS[style]
 
     def layout_for(geo: Geometry) -> Layout:
         if geo.cluster_size not in cache:
-            cache[geo.cluster_size] = lay_out(nodes, records, geo, timestamp)
+            cache[geo.cluster_size] = lay_out(nodes, records, geo, timestamp, alloc)
         return cache[geo.cluster_size]
 
     # counted after defects, which may add or remove records; the same for every cluster size
@@ -117,7 +142,7 @@ def build_image(
     layout = layout_for(geo)
     entries = tuple(layout.entries)
     manifest = Manifest(fat, form, seed, alias_style, geo.as_dict() | _ids(seed), entries, ALIAS_CODEPAGE)
-    return BuiltImage(write_image(geo, layout, volume_id(seed)), manifest)
+    return BuiltImage(write_image(geo, layout, volume_id(seed), alloc), manifest)
 
 
 def volume_id(seed: int) -> int:
@@ -226,15 +251,20 @@ def _name_records(nodes: Sequence[Node], form: str, style: AliasStyle, seed: int
 
 
 def lay_out(
-    nodes: Sequence[Node], records: dict[str, NameRecords], geo: Geometry, ts: DosTimestamp
+    nodes: Sequence[Node],
+    records: dict[str, NameRecords],
+    geo: Geometry,
+    ts: DosTimestamp,
+    alloc: Allocation = ALLOCATIONS["windows"],
 ) -> Layout:
     """Allocate clusters in creation order and build every directory's records for this cluster size."""
     layout = Layout()
-    per_cluster = geo.cluster_size // DIR_ENTRY_SIZE
     layout.dir_entries[""] = []
     layout.chains[""] = [layout.next_free] if geo.fat == 32 else []
-    layout.next_free += len(layout.chains[""])
+    layout.next_free = max(alloc.first_cluster, layout.next_free + len(layout.chains[""]))
     for node in nodes:
+        if alloc.parent_first and node.kind == "file":
+            _grow(layout, node.parent, len(records[node.path].slots) + 1, geo)
         first = _allocate_own(layout, node, geo)
         short = _short_entry(records[node.path], node, first, ts)
         recs = [slot.pack() for slot in records[node.path].slots] + [short.pack()]
@@ -253,13 +283,18 @@ def lay_out(
                 _entry(b".          ", ATTR_DIRECTORY, 0, first, 0, ts).pack(),
                 _entry(b"..         ", ATTR_DIRECTORY, 0, parent_first, 0, ts).pack(),
             ]
-        chain = layout.chains[node.parent]
-        while (node.parent or geo.fat == 32) and len(siblings) + len(recs) > len(chain) * per_cluster:
-            chain.append(layout.next_free)
-            layout.next_free += 1
+        _grow(layout, node.parent, len(recs), geo)
         siblings.extend(recs)
         layout.entries.append(_manifest_entry(node, recs, records[node.path]))
     return layout
+
+
+def _grow(layout: Layout, parent: str, count: int, geo: Geometry) -> None:
+    """New clusters for `parent` until `count` more records fit (the FAT12/16 root cannot grow)."""
+    chain, per_cluster = layout.chains[parent], geo.cluster_size // DIR_ENTRY_SIZE
+    while (parent or geo.fat == 32) and len(layout.dir_entries[parent]) + count > len(chain) * per_cluster:
+        chain.append(layout.next_free)
+        layout.next_free += 1
 
 
 def _allocate_own(layout: Layout, node: Node, geo: Geometry) -> int:
@@ -334,7 +369,9 @@ def _manifest_entry(node: Node, recs: Sequence[bytes], rec: NameRecords) -> Mani
     )
 
 
-def write_image(geo: Geometry, layout: Layout, vol_id: int) -> bytes:
+def write_image(
+    geo: Geometry, layout: Layout, vol_id: int, alloc: Allocation = ALLOCATIONS["windows"]
+) -> bytes:
     """The whole image: system area (boot, FSInfo, FATs), root directory, then the data clusters."""
     fat_entries = [0] * (geo.cluster_count + 2)
     for chain in [*layout.chains.values(), *layout.file_chains]:
@@ -343,7 +380,9 @@ def write_image(geo: Geometry, layout: Layout, vol_id: int) -> bytes:
         if chain:
             fat_entries[chain[-1]] = -1  # end of chain, filled in by system_area
     data = bytearray(geo.total_sectors * geo.bytes_per_sector)
-    system = system_area(geo, fat_entries, vol_id, layout.next_free)
+    next_free = layout.next_free - 1 if alloc.fsinfo_last else layout.next_free
+    formatted = (geo.cluster_count - 1, FIRST_CLUSTER) if alloc.backup_fsinfo_formatted else None
+    system = system_area(geo, fat_entries, vol_id, next_free, formatted)
     data[: len(system)] = system
     cluster_size = geo.cluster_size
     base = geo.first_data_sector * geo.bytes_per_sector - FIRST_CLUSTER * cluster_size

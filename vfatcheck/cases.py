@@ -330,14 +330,29 @@ def _short_defects() -> list[Case]:
 
 
 def _descent() -> list[Case]:
-    """Directories whose names parsers must get right to descend into them (after every other group,
-    so that the other cases keep their directory numbers)."""
+    """Directories and dummies parsers must get right to descend into them or open them, after every
+    other case so that those keep their directory numbers: two 0x05-lead dummies (defect group: they
+    hold a defect) and non-ASCII directory names (descent group)."""
     lead = Spec("Outer directory/Lead five directory", "dir", defect="dummy-lead-05")
-    lead_file = (Spec("Lead five file.txt", defect="dummy-lead-05"),)
     greek = (
         "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03cc\u03c2 \u03c6\u03ac\u03ba\u03b5\u03bb\u03bf\u03c2"
     )
     return [
+        Case(
+            "dir-lead-05-deep",
+            "defect",
+            "C41/C36: a July 2009 directory dummy whose byte 0 is 0x05, one level down, a file in it",
+            (lead, Spec("Outer directory/Lead five directory/Inside it.txt")),
+            forms=("nodual",),
+        ),
+        Case(
+            "file-lead-05-fat12",
+            "defect",
+            "C41 on FAT12: a July 2009 file dummy whose byte 0 is 0x05 (c41 itself is FAT16)",
+            (Spec("Lead five file.txt", defect="dummy-lead-05"),),
+            forms=("nodual",),
+            fats=(12,),
+        ),
         Case(
             "dir-non-ascii-names",
             "descent",
@@ -346,21 +361,6 @@ def _descent() -> list[Case]:
                 "R\u00e9pertoire \u00e9t\u00e9/Fichier dedans.txt",
                 f"{greek}/\u0391\u03c1\u03c7\u03b5\u03af\u03bf.txt",
             ),
-        ),
-        Case(
-            "dir-lead-05-deep",
-            "descent",
-            "C41/C36: a July 2009 directory dummy whose byte 0 is 0x05, one level down, a file in it",
-            (lead, Spec("Outer directory/Lead five directory/Inside it.txt")),
-            forms=("nodual",),
-        ),
-        Case(
-            "file-lead-05-fat12",
-            "descent",
-            "C41 on FAT12: a July 2009 file dummy whose byte 0 is 0x05 (c41 itself is FAT16)",
-            lead_file,
-            forms=("nodual",),
-            fats=(12,),
         ),
     ]
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from vfatcheck import __version__
 from vfatcheck.errors import BadImageError, UserInputError
 
-COMMANDS = ("run", "build", "ls", "parsers", "read", "fixtures")
+COMMANDS = ("run", "build", "ls", "parsers", "read", "fixtures", "writes")
 
 EPILOG = """\
 examples:

@@ -43,6 +43,7 @@ REWRITE_CODE = "entry-rewritten"  # a rewriter (fatsort) changed the entry's byt
 # parser raised or failed while listing that directory (docs/verdicts.md, rule 5).
 DIRECTORY_ERROR = "directory-error"
 _LOST = "long name lost: shown by its short name"
+LISTED_PATH = "listed-path"  # the path as the back-end gave it, on an entry compare had to respell
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,10 @@ def cleaned(seen: SeenEntry) -> SeenEntry:
     name too becomes `\\x2f`, so that the path's last component is the name."""
     name = _respelled(seen.name).replace("/", "\\x2f")
     parent = _respelled(seen_parent(seen))
-    return replace(seen, name=name, path=f"{parent}/{name}" if parent else name)
+    path = f"{parent}/{name}" if parent else name
+    if path == seen.path:
+        return seen
+    return replace(seen, name=name, path=path, extra={**seen.extra, LISTED_PATH: seen.path})
 
 
 def _nfc(text: str) -> str:
@@ -329,12 +333,20 @@ def _content(e: Expected, sha: str | None, size: int | None, ctx: _Context, how:
 
 
 def _lookup(e: Expected, seen: SeenEntry | None, ctx: _Context) -> list[Found]:
-    """Reachable when any correct spelling opens; `unreachable` when every one tried fails. A name
-    with a lone surrogate is asked for only by the spelling the parser itself listed (rule 3)."""
+    """Reachable when any correct spelling opens; `unreachable` when every one tried fails. The
+    parser's own listed spelling counts too when it is a correct one; a name with a lone surrogate is
+    asked for by that spelling only (rule 3)."""
+    own: list[Lookup] = []
+    listed = ""
+    if seen is not None:
+        listed = seen.extra.get(LISTED_PATH, seen.path)
+        own = [x for p in dict.fromkeys((seen.path, listed)) for x in ctx.lookups.get(p, ())]
     if has_surrogate(e.path):
-        tried = list(ctx.lookups.get(seen.path, ())) if seen is not None else []
+        tried = own
     else:
         tried = [x for p in e.paths for x in ctx.lookups.get(p, ())]
+        if seen is not None and seen.name in e.names and listed not in e.paths:
+            tried += own
     opened = [x for x in tried if x.found]
     if tried and not opened:
         why = "; ".join(f"{x.path!r}: {x.error or 'not found'}" for x in tried)

@@ -190,8 +190,16 @@ def boot_sector(geo: Geometry, volume_id: int) -> BootSector:
     )
 
 
-def system_area(geo: Geometry, fat_entries: list[int], volume_id: int, next_free: int) -> bytes:
-    """Reserved sectors plus both FATs. `fat_entries[n]` is the next cluster, -1 for end of chain."""
+def system_area(
+    geo: Geometry,
+    fat_entries: list[int],
+    volume_id: int,
+    next_free: int,
+    backup: tuple[int, int] | None = None,
+) -> bytes:
+    """Reserved sectors plus both FATs. `fat_entries[n]` is the next cluster, -1 for end of chain.
+    `next_free` goes into FSInfo; `backup` is (free count, next free) of a backup FSInfo that keeps
+    what the formatter wrote, None for a copy of FSInfo."""
     eoc = EOC[geo.fat]
     entries = [eoc if v < 0 else v for v in fat_entries]
     entries[0] = (eoc & ~0xFF) | geo.media
@@ -203,10 +211,11 @@ def system_area(geo: Geometry, fat_entries: list[int], volume_id: int, next_free
         free = entries.count(0)
         nxt = next_free if next_free < geo.cluster_count + 2 else 0xFFFFFFFF
         info = FSInfo(FSI_Free_Count=free, FSI_Nxt_Free=nxt).pack()
+        copy = info if backup is None else FSInfo(FSI_Free_Count=backup[0], FSI_Nxt_Free=backup[1]).pack()
         for sector, blob in ((FAT32_FSINFO_SECTOR, info), (FAT32_BACKUP_BOOT_SECTOR, boot)):
             out[sector * SECTOR_SIZE : sector * SECTOR_SIZE + len(blob)] = blob
         out[(FAT32_BACKUP_BOOT_SECTOR + 1) * SECTOR_SIZE : (FAT32_BACKUP_BOOT_SECTOR + 2) * SECTOR_SIZE] = (
-            info
+            copy
         )
     table = pack_fat(entries, geo.fat)
     for n in range(geo.num_fats):

@@ -2,15 +2,21 @@
 
 Each module defines `BACKEND`, an object satisfying `vfatcheck.backends.base.Backend`. Modules are
 imported on first use so that one back-end's missing library never affects another.
+
+A name may carry a configuration after a colon, `NAME:OPTIONS` (e.g. `linux:shortname=win95`): the
+back-end's `configured(OPTIONS)` makes it, once per process, and says what OPTIONS mean; a back-end
+without `configured` takes none.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from vfatcheck.backends.base import Backend, BatchBackend, ReadJob
+from vfatcheck.errors import UserInputError
 from vfatcheck.model import Reading
 
 REGISTRY: dict[str, str] = {
@@ -31,12 +37,42 @@ REGISTRY: dict[str, str] = {
     "fatsort": "vfatcheck.backends.fatsort",
     "uboot": "vfatcheck.backends.uboot",
     "dosbox": "vfatcheck.backends.dosbox",
+    "fatfs-js": "vfatcheck.backends.fatfs_js",
+    "fatfs-utf8": "vfatcheck.backends.fatfs_utf8",
+    "fatfs-83": "vfatcheck.backends.fatfs_83",
+    "linux": "vfatcheck.backends.linux",
+    "linux-msdos": "vfatcheck.backends.linux_msdos",
 }
+_CONFIGURED: dict[str, Backend] = {}
+_CONFIGURED_LOCK = threading.Lock()
 
 
 def get(name: str) -> Backend:
-    backend: Backend = importlib.import_module(REGISTRY[name]).BACKEND
-    return backend
+    """The back-end called `name`, or its configuration `base:options` (UserInputError if bad)."""
+    base, colon, options = name.partition(":")
+    if base not in REGISTRY:
+        raise UserInputError(f"unknown parser {base!r}; choose from {', '.join(REGISTRY)}")
+    backend: Backend = importlib.import_module(REGISTRY[base]).BACKEND
+    if not colon:
+        return backend
+    with _CONFIGURED_LOCK:
+        if name not in _CONFIGURED:
+            configure = getattr(backend, "configured", None)
+            if configure is None:
+                raise UserInputError(f"parser {base!r} takes no options ({name!r})")
+            _CONFIGURED[name] = configure(options)
+        return _CONFIGURED[name]
+
+
+def parser_name(text: str) -> str:
+    """An argparse type: `text` if get() accepts it, else the reason as an ArgumentTypeError."""
+    import argparse
+
+    try:
+        get(text)
+    except UserInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def all_backends() -> list[Backend]:

@@ -22,22 +22,12 @@ from vfatcheck.model import Level, Message, Reading
 HINT = "pip install 'vfatcheck[all]'"
 
 
-class LibraryBackend:
-    """A back-end reading through `module.read_in_process` in a child interpreter.
+class LibraryPackage:
+    """Whether a Python library is there (every package in `requires` importable) and its version,
+    asked once through `library_version`: shared by the library back-ends and the library writers."""
 
-    Subclasses name the back-end, its capabilities, the importable packages it needs and how to
-    ask the library for its version. `module` is what the child imports; tests point it at a
-    stand-in that hangs or crashes.
-    """
-
-    name: str
-    capabilities: Capabilities
     requires: tuple[str, ...]
-
-    def __init__(self, module: str, env: Mapping[str, str] | None = None) -> None:
-        self.module = module
-        self.env = env
-        self._version: str | None = None
+    _version: str | None = None
 
     def library_version(self) -> str:
         raise NotImplementedError
@@ -56,6 +46,24 @@ class LibraryBackend:
             except importlib.metadata.PackageNotFoundError:
                 self._version = "not installed"
         return self._version
+
+
+class LibraryBackend(LibraryPackage):
+    """A back-end reading through `module.read_in_process` in a child interpreter.
+
+    Subclasses name the back-end, its capabilities, the importable packages it needs and how to
+    ask the library for its version. `module` is what the child imports; tests point it at a
+    stand-in that hangs or crashes.
+    """
+
+    name: str
+    capabilities: Capabilities
+    requires: tuple[str, ...]
+
+    def __init__(self, module: str, env: Mapping[str, str] | None = None) -> None:
+        self.module = module
+        self.env = env
+        self._version = None
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:

@@ -8,6 +8,7 @@ library cannot take vfatcheck down.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import select
@@ -144,16 +145,17 @@ def run_python(
 
 
 @contextmanager
-def private_copy(image: Path, writable: bool = False) -> Iterator[Path]:
+def private_copy(image: Path, writable: bool = False, name: str = "image.img") -> Iterator[Path]:
     """A copy of `image` in a private temporary directory, removed afterwards: read-only, or writable
-    for a tool that rewrites it (a repair, a sort), so that the user's image is never opened for writing.
+    for a tool that changes it (a writer, a repair, a sort), so that the user's image is never opened
+    for writing. The holes of a sparse image stay holes (a 33 MB FAT32 image holds a few hundred KB).
 
     Read-only copies are for implementations that could write to what they open (as root, a mode of
     0444 does not stop them: the copy is what they can damage).
     """
     with tempfile.TemporaryDirectory(prefix="vfatcheck-") as tmp:
-        copy = Path(tmp) / "image.img"
-        shutil.copyfile(image, copy)
+        copy = Path(tmp) / name
+        copy_sparse(image, copy)
         copy.chmod(0o600 if writable else 0o444)
         yield copy
 
@@ -306,3 +308,23 @@ class Console:
                 with suppress(OSError):
                     stream.close()
         return ended
+
+
+def copy_sparse(source: Path, target: Path) -> None:
+    """Copy the data extents of `source` only (SEEK_DATA/SEEK_HOLE); a plain copy where those fail."""
+    with source.open("rb") as src, target.open("wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        pos = 0
+        try:
+            while pos < size:
+                start = os.lseek(src.fileno(), pos, os.SEEK_DATA)
+                pos = os.lseek(src.fileno(), start, os.SEEK_HOLE)
+                src.seek(start)
+                dst.seek(start)
+                dst.write(src.read(pos - start))
+        except OSError as exc:  # ENXIO: no data after pos; anything else: no hole support
+            if exc.errno != errno.ENXIO:
+                src.seek(0)
+                dst.seek(0)
+                shutil.copyfileobj(src, dst)
+        dst.truncate(size)

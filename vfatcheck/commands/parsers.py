@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from vfatcheck.backends import REGISTRY, get
+from vfatcheck.backends import REGISTRY, get, parser_name
 
 HELP = "list the parser back-ends, their versions and availability"
 DESCRIPTION = """\
 List every FAT parser back-end vfatcheck knows, whether it can run on this machine (with the exact
 install command when it cannot), the version it reports, and what it exposes: short names, file
-content, and lookups by long name.
+content, and lookups by long name. Name back-ends or configurations (linux:shortname=win95) to
+describe only those.
 """
 
 
@@ -38,17 +40,20 @@ def describe(name: str) -> ParserRow:
     )
 
 
-def describe_all() -> list[ParserRow]:
+def describe_all(names: Sequence[str] = ()) -> list[ParserRow]:
     with ThreadPoolExecutor() as pool:
-        return list(pool.map(describe, REGISTRY))
+        return list(pool.map(describe, names or REGISTRY))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "names", nargs="*", type=parser_name, metavar="NAME", help="only these (default: all)"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = describe_all()
+    rows = describe_all(args.names)
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2, ensure_ascii=False))
         return 0

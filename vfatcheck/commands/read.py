@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from vfatcheck.backends import REGISTRY, get, safe_read
+from vfatcheck.backends import REGISTRY, get, parser_name, safe_read
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Manifest, Reading
@@ -32,9 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--parser",
         dest="parsers",
         action="append",
-        choices=list(REGISTRY),
+        type=parser_name,
         metavar="NAME",
-        help=f"a back-end to use (repeatable; default: all). One of: {', '.join(REGISTRY)}",
+        help=f"a back-end to use (repeatable; default: all). One of: {', '.join(REGISTRY)}, or "
+        "NAME:OPTIONS for a configuration (linux:shortname=win95)",
     )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per parser")
     parser.add_argument("--json", action="store_true", help="print the readings as JSON")
@@ -57,6 +58,8 @@ def read_all(image: Path, names: Sequence[str], timeout: float) -> list[Reading]
     if expected is None:
         expected = [e.path for e in safe_read(get("reference"), image, [], timeout).entries]
     chosen = ["reference", *(n for n in names if n != "reference")]
+    for name in chosen:  # asked before any reads, as the run does: views of one machine share a boot
+        get(name).available()
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(lambda n: safe_read(get(n), image, expected, timeout), chosen))
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vfatcheck import cases, pipeline
-from vfatcheck.backends import REGISTRY
+from vfatcheck.backends import REGISTRY, parser_name
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import FAT_TYPES
@@ -36,13 +36,16 @@ verdict differs from the baseline report; 2 bad usage or input; 3 internal error
 """
 
 
-def _csv(kind: Callable[[str], object], allowed: tuple[object, ...]) -> Callable[[str], tuple[object, ...]]:
-    """An argparse type for a comma-separated list whose values must all be in `allowed`."""
+def _csv(
+    kind: Callable[[str], object], allowed: tuple[object, ...] | None = None
+) -> Callable[[str], tuple[object, ...]]:
+    """An argparse type for a comma-separated list whose values must all be in `allowed` (or all be
+    accepted by `kind`, which raises ArgumentTypeError, when `allowed` is None)."""
 
     def parse(text: str) -> tuple[object, ...]:
         values = tuple(kind(v.strip()) for v in text.split(",") if v.strip())
-        if not values or any(v not in allowed for v in values):
-            raise argparse.ArgumentTypeError(f"choose from {', '.join(map(str, allowed))}")
+        if not values or (allowed is not None and any(v not in allowed for v in values)):
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(map(str, allowed or ()))}")
         return values
 
     return parse
@@ -78,9 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     matrix.add_argument(
         "--parsers",
-        type=_csv(str, tuple(REGISTRY)),
+        type=_csv(parser_name),
         default=tuple(REGISTRY),
-        help=f"comma-separated back-ends (default: every available one of {','.join(REGISTRY)})",
+        help=f"comma-separated back-ends (default: every available one of {','.join(REGISTRY)}); "
+        "NAME:OPTIONS runs a configuration, e.g. linux:shortname=win95 (docs/backends/linux.md)",
     )
     matrix.add_argument("--seed", type=int, default=0, help="seed for dummies, hashed tails and content")
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel workers")
@@ -127,12 +131,12 @@ def write_report(path: Path, text: str) -> None:
     path.write_bytes(gzip.compress(data, mtime=0) if path.name.endswith(".gz") else data)
 
 
-def load_baseline(path: Path | None) -> RunReport | None:
+def load_baseline(path: Path | None, load: Callable[[str], RunReport] = load_report) -> RunReport | None:
     if path is None:
         return None
     try:
         raw = path.read_bytes()
-        return load_report((gzip.decompress(raw) if raw[:2] == GZIP_MAGIC else raw).decode("utf-8"))
+        return load((gzip.decompress(raw) if raw[:2] == GZIP_MAGIC else raw).decode("utf-8"))
     except (OSError, ValueError, EOFError) as exc:
         raise UserInputError(f"--baseline {path}: {exc}") from exc
 

@@ -14,16 +14,15 @@ from typing import Any
 
 from vfatcheck.reports.html_assets import SCRIPT, css
 from vfatcheck.reports.matrix import (
-    CODES,
-    FAILING,
-    MEANINGS,
+    READ,
     Grid,
+    Vocabulary,
     build_grid,
     clean,
     spaced_hex,
     verdict_counts,
 )
-from vfatcheck.verdicts import VERDICTS, ParserInfo, RunReport, Verdict
+from vfatcheck.verdicts import ParserInfo, RunReport, Verdict
 
 
 def esc(value: object) -> str:
@@ -35,25 +34,26 @@ def cell_id(row: int, column: int) -> str:
     return f"r{row}c{column}"
 
 
-def render_html(report: RunReport) -> str:
-    grid = build_grid(report)
+def render_html(report: RunReport, vocabulary: Vocabulary = READ) -> str:
+    grid = build_grid(report, vocabulary)
     evidence: dict[str, dict[str, Any]] = {}
     body = [
         _header(report, grid),
-        _summary(report),
+        _summary(report, vocabulary),
         _filters(grid),
         _grid(grid, evidence),
-        _legend(),
+        _legend(vocabulary),
         _parsers(report, grid),
         _image_warnings(report),
         _evidence_panel(),
     ]
+    words = f"{len(grid.cases)} {vocabulary.rows}, {len(grid.parsers)} {vocabulary.columns}"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>vfatcheck report: {len(grid.cases)} cases, {len(grid.parsers)} parsers</title>\n"
-        f"<style>{css()}</style>\n</head>\n<body>\n"
+        f"<title>vfatcheck report: {esc(words)}</title>\n"
+        f"<style>{css(vocabulary)}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + f'\n<script type="application/json" id="vfc-data">{_script_json(evidence)}</script>\n'
         + f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
@@ -72,7 +72,8 @@ def _header(report: RunReport, grid: Grid) -> str:
         "<header>\n<h1>vfatcheck report</h1>\n"
         f'<p class="run">vfatcheck {esc(report.vfatcheck_version)} · seed {report.seed} · '
         f"forms: {esc(', '.join(grid.forms))} · FAT {esc(', '.join(map(str, grid.fats)))} · "
-        f"{len(grid.cases)} cases &times; {len(grid.parsers)} parsers · "
+        f"{len(grid.cases)} {esc(grid.vocabulary.rows)} &times; {len(grid.parsers)} "
+        f"{esc(grid.vocabulary.columns)} · "
         f"{len(report.results)} results{meta}</p>\n"
         "</header>"
     )
@@ -82,14 +83,15 @@ def _swatch(verdict: str) -> str:
     return f'<span class="sw v-{esc(verdict)}"></span>'
 
 
-def _summary(report: RunReport) -> str:
-    counts = verdict_counts(report)
+def _summary(report: RunReport, vocabulary: Vocabulary) -> str:
+    counts = verdict_counts(report, vocabulary)
     chips = "".join(f'<span class="chip">{_swatch(v)}{esc(v)}: <b>{n}</b></span>' for v, n in counts.items())
-    failing = sum(n for v, n in counts.items() if v in FAILING)
+    failing_set = vocabulary.failing
+    failing = sum(n for v, n in counts.items() if v in failing_set)
     return (
         '<section id="summary">\n<h2>Summary</h2>\n'
         f"<p>{failing} result rows with problems, "
-        f"{sum(n for v, n in counts.items() if v not in FAILING)} without.</p>\n"
+        f"{sum(n for v, n in counts.items() if v not in failing_set)} without.</p>\n"
         f'<div class="chips">{chips}</div>\n</section>'
     )
 
@@ -171,12 +173,12 @@ def _cell(grid: Grid, row: int, column: int, evidence: dict[str, dict[str, Any]]
             for r in rows
         ],
     }
-    problem = " problem" if verdict in FAILING else ""
+    problem = " problem" if verdict in grid.vocabulary.failing else ""
     title = f"{parser.name} · {form} · " + ", ".join(f"FAT{fat} {v or 'no result'}" for fat, v in per_fat)
     return (
         f'<td class="cell v-{esc(verdict or "none")}{problem}" data-cell="{ident}" '
         f'data-parser="{esc(parser.name)}" data-form="{esc(form)}" tabindex="0" title="{esc(title)}">'
-        f'{esc(CODES.get(verdict or "", ""))}<div class="fats">{strip}</div></td>'
+        f'{esc(grid.vocabulary.codes.get(verdict or "", ""))}<div class="fats">{strip}</div></td>'
     )
 
 
@@ -184,11 +186,11 @@ def _short_and_detail(row: Verdict) -> tuple[str, str, str]:
     return spaced_hex(clean(row.short_hex)), clean(row.detail), clean(row.command)
 
 
-def _legend() -> str:
+def _legend(vocabulary: Vocabulary) -> str:
     items = "".join(
-        f'<div>{_swatch(v)} <code>{esc(CODES[v])}</code> <b>{esc(v)}</b> <span class="meaning">'
-        f"{esc(MEANINGS[v])}</span></div>"
-        for v in VERDICTS
+        f'<div>{_swatch(v)} <code>{esc(vocabulary.codes[v])}</code> <b>{esc(v)}</b> <span class="meaning">'
+        f"{esc(vocabulary.meanings[v])}</span></div>"
+        for v in vocabulary.verdicts
     )
     return (
         f'<section id="legend">\n<h2>Legend (worst first)</h2>\n<div class="legend">{items}</div>\n</section>'
@@ -198,7 +200,7 @@ def _legend() -> str:
 def _parsers(report: RunReport, grid: Grid) -> str:
     problems: dict[str, int] = {}
     for r in report.results:
-        if r.verdict in FAILING:
+        if r.verdict in grid.vocabulary.failing:
             problems[r.parser] = problems.get(r.parser, 0) + 1
     rows = "".join(
         f"<tr><td>{esc(p.name)}</td><td>{esc(p.version)}</td><td>{_availability(p)}</td>"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vfatcheck.reports.matrix import COLOURS, DARK
+from vfatcheck.reports.matrix import READ, Vocabulary
 
 BASE_CSS = """
 * { box-sizing: border-box; }
@@ -47,10 +47,11 @@ fieldset label { margin-right: 10px; white-space: nowrap; }
 """
 
 
-def css() -> str:
+def css(vocabulary: Vocabulary = READ) -> str:
+    dark = vocabulary.dark
     colours = "\n".join(
-        f".v-{name} {{ background: {colour}; color: {'#fff' if name in DARK else '#000'}; }}"
-        for name, colour in COLOURS.items()
+        f".v-{name} {{ background: {colour}; color: {'#fff' if name in dark else '#000'}; }}"
+        for name, colour in vocabulary.colours.items()
     )
     return BASE_CSS + colours + "\n"
 

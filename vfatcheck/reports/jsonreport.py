@@ -39,9 +39,11 @@ def render_json(report: RunReport) -> str:
     return text
 
 
-def load_report(text: str) -> RunReport:
+def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
     """Parse a JSON report; ValueError saying where and why when it is not a report this version reads
-    (schema 2, and the version-1 reports of vfatcheck 0.1)."""
+    (schema 2, and the version-1 reports of vfatcheck 0.1).
+
+    `verdicts` are the ones its rows may carry: the read verdicts, or the write matrix's."""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -62,8 +64,8 @@ def load_report(text: str) -> RunReport:
         for n, item in enumerate(raw.get(name, ())):
             _check_record(f"{name}[{n}]", item, cls)
     for n, row in enumerate(raw["results"]):
-        if row["verdict"] not in VERDICTS:
-            raise ValueError(f"results[{n}].verdict: {row['verdict']!r} is not one of {', '.join(VERDICTS)}")
+        if row["verdict"] not in verdicts:
+            raise ValueError(f"results[{n}].verdict: {row['verdict']!r} is not one of {', '.join(verdicts)}")
     return RunReport.from_dict(raw)
 
 

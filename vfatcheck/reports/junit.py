@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from vfatcheck.reports.matrix import FAILING, Grid, build_grid, clean, spaced_hex
-from vfatcheck.verdicts import ParserInfo, RunReport, Verdict, worst
+from vfatcheck.reports.matrix import READ, Grid, Vocabulary, build_grid, clean, spaced_hex
+from vfatcheck.verdicts import ParserInfo, RunReport, Verdict
 
-ERRORS = frozenset({"parser-crash", "timeout", "parser-error"})
+ERRORS = READ.errors
 # Characters XML 1.0 cannot carry even escaped; clean() already turned controls into text.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -25,8 +25,8 @@ def text(value: str) -> str:
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", clean(value))
 
 
-def render_junit(report: RunReport) -> str:
-    grid = build_grid(report)
+def render_junit(report: RunReport, vocabulary: Vocabulary = READ) -> str:
+    grid = build_grid(report, vocabulary)
     root = ET.Element("testsuites", name="vfatcheck")
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     for parser in grid.parsers:
@@ -54,7 +54,7 @@ def _suite(grid: Grid, parser: ParserInfo) -> ET.Element:
                 if (case.id, form, fat) not in applicable:
                     continue  # the case does not apply to this form or FAT type
                 rows = list(grid.rows.get((case.id, parser.name, form, fat), ()))
-                testcase, outcome = _testcase(parser, case.id, form, fat, rows)
+                testcase, outcome = _testcase(parser, (case.id, form, fat), rows, grid.vocabulary)
                 suite.append(testcase)
                 counts["tests"] += 1
                 if outcome:
@@ -66,26 +66,28 @@ def _suite(grid: Grid, parser: ParserInfo) -> ET.Element:
 
 
 def _testcase(
-    parser: ParserInfo, case: str, form: str, fat: int, rows: list[Verdict]
+    parser: ParserInfo, where: tuple[str, str, int], rows: list[Verdict], vocabulary: Vocabulary
 ) -> tuple[ET.Element, str]:
     """The <testcase> and its outcome: "" (passed), "failures", "errors" or "skipped"."""
+    case, form, fat = where
     classname = f"{text(parser.name)}.{text(form)}.fat{fat}"
     testcase = ET.Element("testcase", classname=classname, name=text(case))
-    if not parser.available or (rows and all(r.verdict == "unavailable" for r in rows)):
+    if not parser.available or (rows and all(r.verdict in vocabulary.skipped for r in rows)):
+        verdict = rows[0].verdict if rows and parser.available else "unavailable"
         hint = parser.hint or next((r.detail for r in rows if r.detail), "") or "parser not installed"
-        ET.SubElement(testcase, "skipped", message=text(f"{parser.name} unavailable: {hint}"))
+        ET.SubElement(testcase, "skipped", message=text(f"{parser.name} {verdict}: {hint}"))
         return testcase, "skipped"
     if not rows:
         ET.SubElement(testcase, "skipped", message="no result recorded for this combination")
         return testcase, "skipped"
-    bad = [r for r in rows if r.verdict in FAILING]
-    cosmetic = [r for r in rows if r.verdict == "cosmetic"]
+    bad = [r for r in rows if r.verdict in vocabulary.failing]
+    cosmetic = [r for r in rows if r.verdict in vocabulary.mild]
     if cosmetic:
         ET.SubElement(testcase, "system-out").text = "\n\n".join(evidence(r) for r in cosmetic)
     if not bad:
         return testcase, ""
-    verdict = worst([r.verdict for r in bad])
-    tag, outcome = ("error", "errors") if verdict in ERRORS else ("failure", "failures")
+    verdict = vocabulary.worst([r.verdict for r in bad])
+    tag, outcome = ("error", "errors") if verdict in vocabulary.errors else ("failure", "failures")
     summary = ", ".join(sorted({f"{r.verdict}: {r.path}" for r in bad}))
     element = ET.SubElement(testcase, tag, message=text(summary[:500]), type=verdict)
     element.text = "\n\n".join(evidence(r) for r in bad)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vfatcheck.verdicts import SEVERITY, VERDICTS, CaseInfo, ParserInfo, RunReport, Verdict, worst
+from vfatcheck.verdicts import VERDICTS, CaseInfo, ParserInfo, RunReport, Verdict
 
 # One character per verdict for the terminal matrix and the HTML cells.
 CODES = {
@@ -78,6 +79,70 @@ DARK = frozenset(
 # Verdicts that are no problem at all; "cosmetic" is a problem of the mildest kind.
 NOT_PROBLEMS = frozenset({"ok", "unavailable"})
 FAILING = frozenset(v for v in VERDICTS if v not in NOT_PROBLEMS | {"cosmetic"})
+
+# SGR parameters per verdict: purple for a broken parser, red for lost entries, yellow for wrong names.
+ANSI = {
+    "parser-crash": "1;97;45",
+    "timeout": "1;35",
+    "parser-error": "35",
+    "missing": "1;97;41",
+    "misattached": "1;31",
+    "unreachable": "31",
+    "content-differs": "1;31",
+    "mangled": "1;33",
+    "fsck-would-modify": "33",
+    "unspellable": "35",
+    "extra": "33",
+    "case-changed": "93",
+    "lenient": "93",
+    "fsck-would-restore": "32",
+    "cosmetic": "36",
+    "unavailable": "2",
+    "ok": "32",
+}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The verdicts a report speaks in, worst first, and how each is shown: the read matrix's (READ) by
+    default; the write matrix has its own (vfatcheck.writes.report.VOCABULARY)."""
+
+    verdicts: tuple[str, ...]
+    codes: Mapping[str, str]
+    meanings: Mapping[str, str]
+    colours: Mapping[str, str]
+    dark: frozenset[str]
+    ansi: Mapping[str, str]
+    not_problems: frozenset[str]  # no problem at all
+    mild: frozenset[str]  # problems of the mildest kind: summarised, not listed one by one
+    errors: frozenset[str]  # the tool broke (JUnit <error>)
+    skipped: frozenset[str]  # nothing was tried (JUnit <skipped>)
+    rows: str = "cases"
+    columns: str = "parsers"
+
+    @property
+    def failing(self) -> frozenset[str]:
+        return frozenset(v for v in self.verdicts if v not in self.not_problems | self.mild)
+
+    def severity(self, verdict: str) -> int:
+        return self.verdicts.index(verdict) if verdict in self.verdicts else 0
+
+    def worst(self, verdicts: list[str]) -> str:
+        return min(verdicts, key=self.severity) if verdicts else self.verdicts[-1]
+
+
+READ = Vocabulary(
+    VERDICTS,
+    CODES,
+    MEANINGS,
+    COLOURS,
+    DARK,
+    ANSI,
+    NOT_PROBLEMS,
+    mild=frozenset({"cosmetic"}),
+    errors=frozenset({"parser-crash", "timeout", "parser-error"}),
+    skipped=frozenset({"unavailable"}),
+)
 
 FORM_ABBREVIATIONS = {
     "standard": "std",
@@ -166,6 +231,7 @@ class Grid:
     forms: tuple[str, ...]
     fats: tuple[int, ...]
     rows: dict[Key, tuple[Verdict, ...]]
+    vocabulary: Vocabulary = READ
 
     def available(self, parser: str) -> bool:
         return next((p.available for p in self.parsers if p.name == parser), True)
@@ -173,20 +239,20 @@ class Grid:
     def fat_verdict(self, case: str, parser: str, form: str, fat: int) -> str | None:
         rows = self.rows.get((case, parser, form, fat), ())
         if rows:
-            return worst([r.verdict for r in rows])
+            return self.vocabulary.worst([r.verdict for r in rows])
         return None if self.available(parser) else "unavailable"
 
     def cell_verdict(self, case: str, parser: str, form: str) -> str | None:
         found = [self.fat_verdict(case, parser, form, fat) for fat in self.fats]
         verdicts = [v for v in found if v is not None]
-        return worst(verdicts) if verdicts else None
+        return self.vocabulary.worst(verdicts) if verdicts else None
 
     def cell_rows(self, case: str, parser: str, form: str) -> list[Verdict]:
         rows = [r for fat in self.fats for r in self.rows.get((case, parser, form, fat), ())]
-        return sorted(rows, key=lambda r: (r.fat, SEVERITY.get(r.verdict, 0), r.path))
+        return sorted(rows, key=lambda r: (r.fat, self.vocabulary.severity(r.verdict), r.path))
 
 
-def build_grid(report: RunReport) -> Grid:
+def build_grid(report: RunReport, vocabulary: Vocabulary = READ) -> Grid:
     rows: dict[Key, list[Verdict]] = defaultdict(list)
     for r in report.results:
         rows[(r.case, r.parser, r.form, r.fat)].append(r)
@@ -210,12 +276,15 @@ def build_grid(report: RunReport) -> Grid:
         forms=forms,
         fats=fats,
         rows={k: tuple(v) for k, v in rows.items()},
+        vocabulary=vocabulary,
     )
 
 
-def problems(report: RunReport, verdicts: frozenset[str] | None = None) -> list[Problem]:
+def problems(
+    report: RunReport, verdicts: frozenset[str] | None = None, vocabulary: Vocabulary = READ
+) -> list[Problem]:
     """Problems worst first; rows identical but for the FAT type are merged into one."""
-    wanted = verdicts if verdicts is not None else frozenset(VERDICTS) - NOT_PROBLEMS
+    wanted = verdicts if verdicts is not None else frozenset(vocabulary.verdicts) - vocabulary.not_problems
     merged: dict[tuple[str, ...], list[int]] = {}
     commands: dict[tuple[str, ...], str] = {}
     for r in report.results:
@@ -238,7 +307,7 @@ def problems(report: RunReport, verdicts: frozenset[str] | None = None) -> list[
     return sorted(
         out,
         key=lambda p: (
-            SEVERITY.get(p.verdict, 0),
+            vocabulary.severity(p.verdict),
             case_order.get(p.case, len(case_order)),
             p.case,
             p.path,
@@ -250,7 +319,7 @@ def problems(report: RunReport, verdicts: frozenset[str] | None = None) -> list[
     )
 
 
-def verdict_counts(report: RunReport) -> dict[str, int]:
+def verdict_counts(report: RunReport, vocabulary: Vocabulary = READ) -> dict[str, int]:
     """How many result rows carry each verdict, worst first, only verdicts that occur."""
     counts = Counter(r.verdict for r in report.results)
-    return {v: counts[v] for v in sorted(counts, key=lambda v: SEVERITY.get(v, 0))}
+    return {v: counts[v] for v in sorted(counts, key=vocabulary.severity)}

@@ -8,10 +8,10 @@ import textwrap
 from collections import defaultdict
 
 from vfatcheck.reports.matrix import (
-    CODES,
-    FAILING,
+    READ,
     Grid,
     Problem,
+    Vocabulary,
     build_grid,
     clean,
     display_width,
@@ -21,39 +21,20 @@ from vfatcheck.reports.matrix import (
     spaced_hex,
     verdict_counts,
 )
-from vfatcheck.verdicts import VERDICTS, RunReport
+from vfatcheck.verdicts import RunReport
 
-# SGR parameters per verdict: purple for a broken parser, red for lost entries, yellow for wrong names.
-ANSI = {
-    "parser-crash": "1;97;45",
-    "timeout": "1;35",
-    "parser-error": "35",
-    "missing": "1;97;41",
-    "misattached": "1;31",
-    "unreachable": "31",
-    "content-differs": "1;31",
-    "mangled": "1;33",
-    "fsck-would-modify": "33",
-    "unspellable": "35",
-    "extra": "33",
-    "case-changed": "93",
-    "lenient": "93",
-    "fsck-would-restore": "32",
-    "cosmetic": "36",
-    "unavailable": "2",
-    "ok": "32",
-}
 DETAIL_CHARS = 400
 
 
 class _Painter:
-    def __init__(self, color: bool) -> None:
+    def __init__(self, color: bool, vocabulary: Vocabulary) -> None:
         self.color = color
+        self.ansi = vocabulary.ansi
 
     def __call__(self, text: str, verdict: str) -> str:
-        if not self.color or verdict not in ANSI:
+        if not self.color or verdict not in self.ansi:
             return text
-        return f"\x1b[{ANSI[verdict]}m{text}\x1b[0m"
+        return f"\x1b[{self.ansi[verdict]}m{text}\x1b[0m"
 
     def bold(self, text: str) -> str:
         return f"\x1b[1m{text}\x1b[0m" if self.color else text
@@ -66,16 +47,17 @@ def render_terminal(
     width: int = 120,
     timings: bool = False,
     max_problems: int | None = None,
+    vocabulary: Vocabulary = READ,
 ) -> str:
-    paint = _Painter(color)
-    grid = build_grid(report)
+    paint = _Painter(color, vocabulary)
+    grid = build_grid(report, vocabulary)
     parts = [
         _header(report, grid),
         _matrix(grid, paint, width),
-        _legend(report, paint, width),
+        _legend(report, paint, width, vocabulary),
         _unavailable(grid, width),
-        _problem_list(report, paint, width, max_problems),
-        _cosmetic_summary(report, paint),
+        _problem_list(report, paint, width, max_problems, vocabulary),
+        _cosmetic_summary(report, paint, vocabulary),
         _image_warnings(report, width),
     ]
     if timings:
@@ -84,11 +66,13 @@ def render_terminal(
 
 
 def _header(report: RunReport, grid: Grid) -> str:
-    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(report).items()) or "no results"
+    words = grid.vocabulary
+    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(report, words).items()) or "no results"
     return (
         f"vfatcheck {clean(report.vfatcheck_version)}  seed {report.seed}  "
         f"forms {', '.join(map(clean, grid.forms))}  FAT {', '.join(map(str, grid.fats))}\n"
-        f"{len(grid.cases)} cases x {len(grid.parsers)} parsers: {len(report.results)} results: {counts}"
+        f"{len(grid.cases)} {words.rows} x {len(grid.parsers)} {words.columns}: "
+        f"{len(report.results)} results: {counts}"
     )
 
 
@@ -132,14 +116,15 @@ def _cells(grid: Grid, case: str, parser: str, paint: _Painter, group: int, cell
     out = []
     for form in grid.forms:
         verdict = grid.cell_verdict(case, parser, form)
-        code = CODES.get(verdict, "?") if verdict else " "
+        code = grid.vocabulary.codes.get(verdict, "?") if verdict else " "
         out.append(paint(code, verdict or "") + " " * (cell - 1))
     return "".join(out) + " " * (group - cell * len(grid.forms))
 
 
-def _legend(report: RunReport, paint: _Painter, width: int) -> str:
-    items = [f"{paint(CODES[v], v)} {v}" for v in VERDICTS]
-    plain = [f"{CODES[v]} {v}" for v in VERDICTS]
+def _legend(report: RunReport, paint: _Painter, width: int, vocabulary: Vocabulary) -> str:
+    codes = vocabulary.codes
+    items = [f"{paint(codes[v], v)} {v}" for v in vocabulary.verdicts]
+    plain = [f"{codes[v]} {v}" for v in vocabulary.verdicts]
     lines, line, used = [], "legend:", len("legend:")
     for item, text in zip(items, plain, strict=True):
         if used + 2 + len(text) > width:
@@ -165,8 +150,10 @@ def _unavailable(grid: Grid, width: int) -> str:
     return "\n".join(lines)
 
 
-def _problem_list(report: RunReport, paint: _Painter, width: int, max_problems: int | None) -> str:
-    found = problems(report, FAILING)
+def _problem_list(
+    report: RunReport, paint: _Painter, width: int, max_problems: int | None, vocabulary: Vocabulary
+) -> str:
+    found = problems(report, vocabulary.failing, vocabulary)
     if not found:
         return "No problems (cosmetic differences aside)." if report.results else ""
     shown = found if max_problems is None else found[:max_problems]
@@ -214,10 +201,10 @@ def repr_text(text: str) -> str:
     return f"'{clean(text)}'"
 
 
-def _cosmetic_summary(report: RunReport, paint: _Painter) -> str:
+def _cosmetic_summary(report: RunReport, paint: _Painter, vocabulary: Vocabulary) -> str:
     """One line per parser, form and kind of cosmetic difference, with an example and its command."""
     by_column: dict[tuple[str, str, str], list[Problem]] = defaultdict(list)
-    for p in problems(report, frozenset({"cosmetic"})):
+    for p in problems(report, vocabulary.mild, vocabulary):
         by_column[(p.parser, p.form, _cosmetic_kind(p.detail))].append(p)
     if not by_column:
         return ""
