@@ -350,6 +350,7 @@ def _descent() -> list[Case]:
             "defect",
             "C41 on FAT12: a July 2009 file dummy whose byte 0 is 0x05 (c41 itself is FAT16)",
             (Spec("Lead five file.txt", defect="dummy-lead-05"),),
+            isolated=True,  # an image of its own: the FAT12 and FAT32 shared images stay alike
             forms=("nodual",),
             fats=(12,),
         ),
