@@ -116,3 +116,30 @@ def stand_in_reading(
     image = tmp_path / "stand-in.img"
     image.write_bytes(b"x")
     return make(program).read(image, ["a"], timeout)
+
+
+def group_members(group: int) -> list[int]:
+    """The live (not zombie) processes of process group `group`, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after the last ')'
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def assert_group_gone(group: int, within: float = 5.0) -> None:
+    """Every process of `group` has ended (a killed process may take a moment to go)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while (left := group_members(group)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes {left} of group {group} are still running"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.harness import assert_timeout, fake_library
 from vfatcheck.backends import proc
 
 
@@ -85,6 +89,54 @@ def test_python_backends_run_in_a_child(tmp_path: Path, body: str, status: str) 
         assert "library bug" in reading.detail
     if status == "ok":
         assert reading.detail == "['a/b']"
+
+
+def test_a_child_killed_at_its_timeout_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 15.6: FATtools made its private copy inside the child, which the timeout then killed
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where the child would put it otherwise
+    (tmp_path / "tmp").mkdir()
+    module, env = fake_library(
+        tmp_path,
+        "fattools",
+        "from vfatcheck.backends import proc\n"
+        "copy = proc.private_copy(image)\n"
+        "copy.__enter__()\n"
+        "time.sleep(60)",
+    )
+    image = tmp_path / "x.img"
+    image.write_bytes(b"\0" * 4096)
+    reading = proc.run_python("fattools", "0", module, image, [], timeout=2, env=env)
+    assert_timeout(reading)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_every_child_has_a_private_tmpdir_removed_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    done = proc.run(["sh", "-c", 'touch "$TMPDIR/left"; echo "$TMPDIR"'], timeout=10)
+    scratch = Path(done.stdout.decode().strip())
+    assert done.ok and scratch.parent == tmp_path and not scratch.exists()
+
+
+def test_a_signal_while_the_main_thread_starts_a_child_waits_for_it_to_be_recorded() -> None:
+    children = proc._Children()
+    seen: list[int] = []
+
+    def start_and_interrupt() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        # what the SIGTERM handler does if it runs right here, between two bytecodes of Popen
+        assert children.main_starting
+        children.deferred = lambda: seen.append(children.stop())
+        return child
+
+    child = children.start(start_and_interrupt)
+    assert child is not None and seen == [1]  # stopped after the child was recorded: it was ended too
+    assert child.wait(timeout=10) in (-signal.SIGTERM, -signal.SIGKILL)
+    assert children.start(lambda: pytest.fail("a child started after stop")) is None
 
 
 def test_a_writable_copy_keeps_the_bytes_and_the_holes(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ patched in memory. The helpers here are shared with test_reader.py and test_ls_c
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import hostile
 from tests.imagetools import have, mtools_image
 from vfatcheck.errors import BadImageError
 from vfatcheck.layout.bootsector import BootSector
@@ -381,9 +383,21 @@ def check_bounded(data: bytes) -> None:
         volume = scan(data)
     except BadImageError:
         return
+    # a path through the second of two same-named directories leads into the first one (FASTFAT)
+    shadowed = {a.path for a in volume.anomalies if a.code == "duplicate-name"}
+    complete = not any(a.code == "too-many-anomalies" for a in volume.anomalies)
     for e in volume.entries:
-        assert len(volume.read_file(e)) <= e.size
-        assert volume.find(e.path) is not None
+        content = volume.read_file(e)
+        assert len(content) <= e.size
+        parents = {e.path.rsplit("/", n)[0] for n in range(1, e.path.count("/") + 1)}
+        if complete and not parents & shadowed:
+            assert volume.find(e.path) is not None
+        if e.kind == "file":
+            assert volume.digest(e) == hashlib.sha256(content).hexdigest()
+    work = volume.work
+    assert work.clusters <= volume._fat.geometry.max_cluster  # each FAT entry followed at most once
+    assert work.records <= len(data) // 32 + 1
+    assert work.path_chars <= work.path_budget and work.hashed <= work.hash_budget + 65536
     assert time.monotonic() - start < 5.0
 
 
@@ -398,6 +412,18 @@ def test_random_corruption_never_crashes(
     # the first 24 KiB hold the boot sector, both FATs, the root directory and the first data clusters
     for _ in range(data.draw(st.integers(1, 40))):
         patched[data.draw(st.integers(0, 24 * 1024 - 1))] = data.draw(st.integers(0, 255))
+    check_bounded(bytes(patched))
+
+
+HOSTILE_SEEDS = tuple(hostile.seeds().values())
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(HOSTILE_SEEDS), data=st.data())
+def test_corrupted_hostile_images_stay_bounded(seed: bytes, data: st.DataObject) -> None:
+    patched = bytearray(seed)
+    for _ in range(data.draw(st.integers(1, 40))):
+        patched[data.draw(st.integers(0, len(seed) - 1))] = data.draw(st.integers(0, 255))
     check_bounded(bytes(patched))
 
 

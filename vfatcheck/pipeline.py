@@ -8,10 +8,14 @@ parsers) get an image of their own with their entries at the root.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -240,16 +244,78 @@ def parser_infos(parsers: Sequence[str], seconds: dict[str, float]) -> tuple[Par
     return tuple(infos)
 
 
+RUN_MANIFEST = "vfatcheck-run.json"
+RUN_LOCK = ".vfatcheck-run.lock"
+
+
+def run_identity(config: RunConfig, jobs: Sequence[ImageJob]) -> dict[str, object]:
+    """What decides the images of a run: the same identity, the same bytes."""
+    plan_text = repr([(j.key, j.fat, j.form, j.cases) for j in jobs]).encode()
+    return {
+        "vfatcheck": __version__,
+        "seed": config.seed,
+        "forms": list(config.forms),
+        "fats": list(config.fats),
+        "cases": len(config.cases),
+        "plan_sha256": hashlib.sha256(plan_text).hexdigest(),
+    }
+
+
+@contextlib.contextmanager
+def keep_directory(directory: Path, identity: dict[str, object]) -> Iterator[Path]:
+    """The --keep directory as an absolute path, locked for this run.
+
+    Another run using it at the same time, or a run manifest of another run in it (whose images this
+    run would overwrite while someone may still use them) is a UserInputError, before anything is
+    written. The same run again may reuse it.
+    """
+    directory = directory.absolute()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = (directory / RUN_LOCK).open("a")
+    except OSError as exc:
+        raise UserInputError(f"--keep {directory}: {exc.strerror}") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserInputError(f"--keep {directory}: another vfatcheck run is using it") from None
+        _claim_for(directory / RUN_MANIFEST, identity)
+        yield directory
+
+
+def _claim_for(manifest: Path, identity: dict[str, object]) -> None:
+    try:
+        before = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        before = None
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"--keep {manifest.parent}: unreadable {manifest.name}: {exc}") from None
+    if before is not None and before != identity:
+        theirs = ", ".join(f"{k} {before.get(k)}" for k in ("seed", "forms", "fats", "cases"))
+        raise UserInputError(
+            f"--keep {manifest.parent} holds the images of another run ({theirs}); "
+            "use an empty directory, or remove that one first"
+        )
+    manifest.write_text(json.dumps(identity, indent=2) + "\n", encoding="utf-8")
+
+
 def run(config: RunConfig, progress: ProgressFn | None = None) -> RunReport:
     jobs = plan(config)
+    if config.keep is not None:
+        with keep_directory(config.keep, run_identity(config, jobs)) as directory:
+            return _run(config, jobs, directory, progress)
+    with tempfile.TemporaryDirectory(prefix="vfatcheck-run-") as tmp:
+        return _run(config, jobs, Path(tmp), progress)
+
+
+def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: ProgressFn | None) -> RunReport:
     available = [p for p in config.parsers if get(p).available().ok]
     missing = [p for p in config.parsers if p not in available]
     clock = _Clock(len(jobs) * (len(available) + 1), progress)
     results: list[Verdict] = []
     skipped_meta: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="vfatcheck-run-") as tmp, ThreadPoolExecutor(config.jobs) as pool:
-        directory = config.keep or Path(tmp)
-        directory.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(config.jobs) as pool:
         built_jobs = []
         for built in pool.map(lambda j: build(j, config.seed, directory), jobs):
             clock.tick("builder", 0.0, f"built {built.job.key}")

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.errors import VfatcheckError
-from vfatcheck.model import Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+from vfatcheck.model import Lookup, Message, Reading, SeenEntry, Status, show_bytes
 
 NAME = "fsck.fat"
 INSTALL_HINT = "apt-get install dosfstools"
@@ -209,7 +209,7 @@ class FsckFatBackend:
             if outcome is not None:
                 return outcome
             repaired = scratch.read_bytes()
-        status, detail, entries, lookups, changes = _compare(image.read_bytes(), repaired, expected)
+        status, detail, entries, lookups, changes = _compare(image.read_bytes(), repaired, expected, deadline)
         elapsed = time.monotonic() - start
         return Reading(NAME, version, status, entries, lookups, (*complaints, *changes), elapsed, detail)
 
@@ -236,14 +236,14 @@ class FsckFatBackend:
 Compared = tuple[Status, str, tuple[SeenEntry, ...], tuple[Lookup, ...], tuple[Message, ...]]
 
 
-def _compare(original: bytes, repaired: bytes, expected: Sequence[str]) -> Compared:
+def _compare(original: bytes, repaired: bytes, expected: Sequence[str], deadline: float) -> Compared:
     """The reference reader's view of the repaired copy, and its differences from the original."""
     try:
         reader = importlib.import_module("vfatcheck.reader")
     except ImportError as exc:
         return "error", f"the reference reader is not available: {exc}", (), (), ()
     try:
-        before, after = reader.scan(original), reader.scan(repaired)
+        before, after = reader.scan(original, deadline), reader.scan(repaired, deadline)
     except VfatcheckError as exc:
         return "error", f"the reference reader cannot read the image: {exc}", (), (), ()
     changes = tuple(diff_repair(before.entries, after.entries))
@@ -253,7 +253,7 @@ def _compare(original: bytes, repaired: bytes, expected: Sequence[str]) -> Compa
 
 
 def _seen(volume: Any, entry: Any) -> SeenEntry:
-    content = digest(volume.read_file(entry)) if entry.kind == "file" else None
+    content = volume.digest(entry) if entry.kind == "file" else None
     extra = {"short_hex": entry.short_raw.hex(), "nt_byte": f"0x{entry.nt_byte:02x}"}
     size = entry.size if entry.kind == "file" else None
     name = entry.path.rpartition("/")[2]  # the reader's name as a path component
@@ -264,7 +264,7 @@ def _lookup(volume: Any, path: str) -> Lookup:
     entry = volume.find(path)
     if entry is None:
         return Lookup(path, False, error="not found in the repaired copy")
-    content = digest(volume.read_file(entry)) if entry.kind == "file" else None
+    content = volume.digest(entry) if entry.kind == "file" else None
     return Lookup(path, True, sha256=content)
 
 

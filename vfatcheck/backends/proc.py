@@ -3,6 +3,11 @@
 A missing program, a crash (signal), a non-zero exit and a hang are all results. Python library
 back-ends run through `run_python` in a child interpreter so that a hang or a segfault inside a
 library cannot take vfatcheck down.
+
+Every child leads a process group of its own and gets a private TMPDIR that is removed when it is
+done, whatever became of it (so a child killed at its timeout leaves no copies behind). The groups
+still running are kept in a registry: `end_children` ends them all, for the CLI's SIGTERM/SIGINT
+handler (vfatcheck.cli), which then removes the session's temporary directory (`session`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -69,6 +75,80 @@ def time_left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.001)
 
 
+class _Children:
+    """The process groups of the children still running. Starting a child and recording it happen
+    under one lock, and nothing starts once `stop` was called, so `stop` ends every group there is.
+
+    A signal handler runs in the main thread between two bytecodes: if the main thread is itself
+    starting a child at that moment, the handler must not wait for the lock it holds, so it leaves
+    the signal for `start` to act on as soon as the child is recorded (`deferred`).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  # a handler may run while the main thread holds it (done)
+        self.groups: set[int] = set()
+        self.stopped = False
+        self.main_starting = False
+        self.deferred: Callable[[], None] | None = None
+
+    def start(self, make: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes] | None:
+        """The child `make` starts, recorded; None when children are no longer started."""
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main:
+            self.main_starting = True
+        try:
+            with self.lock:
+                if self.stopped:
+                    return None
+                child = make()
+                self.groups.add(child.pid)
+                return child
+        finally:
+            if in_main:
+                self.main_starting = False
+                pending, self.deferred = self.deferred, None
+                if pending is not None:
+                    pending()
+
+    def done(self, child: subprocess.Popen[bytes]) -> None:
+        with self.lock:
+            self.groups.discard(child.pid)
+
+    def stop(self) -> int:
+        """End every running child's process group and refuse to start more; how many were ended.
+
+        SIGTERM first, so that a FUSE daemon unmounts itself; SIGKILL to what is left half a second later.
+        """
+        with self.lock:
+            self.stopped = True
+            groups = sorted(self.groups)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for group in groups:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, sig)
+            if groups and sig == signal.SIGTERM:
+                time.sleep(0.5)
+        return len(groups)
+
+
+CHILDREN = _Children()
+
+
+def end_children(then: Callable[[int], None] | None = None) -> None:
+    """For a signal handler: end every child's process group, then call `then(count)`. If the
+    main thread is starting a child right now, this happens as soon as that child is recorded."""
+
+    def act() -> None:
+        count = CHILDREN.stop()
+        if then is not None:
+            then(count)
+
+    if CHILDREN.main_starting and threading.current_thread() is threading.main_thread():
+        CHILDREN.deferred = act
+        return
+    act()
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -77,21 +157,39 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Completed:
-    """Run argv with a UTF-8 locale; kill its whole process group when the timeout runs out."""
-    full_env = {**os.environ, **UTF8_ENV, **(env or {})}
+    """Run argv with a UTF-8 locale and a private TMPDIR; kill its whole process group when the
+    timeout runs out. The TMPDIR and everything in it are removed before this returns."""
     start = time.monotonic()
+    scratch = tempfile.mkdtemp(prefix="vfatcheck-tmp-")
+    full_env = {**os.environ, **UTF8_ENV, "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch, **(env or {})}
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=full_env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except (FileNotFoundError, PermissionError):
-        return Completed(tuple(argv), None, b"", b"", 0.0, missing=True)
+        try:
+            proc = CHILDREN.start(
+                lambda: subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=full_env,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+            )
+        except (FileNotFoundError, PermissionError):
+            return Completed(tuple(argv), None, b"", b"", 0.0, missing=True)
+        if proc is None:
+            return Completed(tuple(argv), None, b"", b"vfatcheck is stopping", 0.0, timed_out=True)
+        try:
+            return _wait(proc, argv, stdin, timeout, start)
+        finally:
+            CHILDREN.done(proc)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], argv: Sequence[str], stdin: bytes | None, timeout: float, start: float
+) -> Completed:
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -132,7 +230,7 @@ def run_python(
     The child prints the Reading as JSON (see vfatcheck.backends.worker). An exception inside the
     library comes back as status "error"; a signal as "crash"; a hang as "timeout".
     """
-    argv = [sys.executable, "-m", "vfatcheck.backends.worker", module, str(image)]
+    argv = [sys.executable, "-m", "vfatcheck.backends.worker", module, str(image.absolute())]
     done = run(argv, timeout=timeout, stdin=json.dumps(list(expected)).encode(), env=env)
     if not done.ok:
         return failed_reading(parser, version, done)
@@ -142,6 +240,50 @@ def run_python(
         detail = f"unreadable worker output: {exc}"
         return Reading(parser, version, "error", elapsed=done.elapsed, detail=detail)
     return dataclasses.replace(reading, elapsed=done.elapsed)
+
+
+@contextmanager
+def session(prefix: str = "vfatcheck-") -> Iterator[Path]:
+    """One temporary directory for everything the process and its children create for the block:
+    tempfile's default directory points into it (every TemporaryDirectory, mkstemp, private copy
+    and child TMPDIR lands there), and it is removed afterwards, or by `remove_session` from a
+    signal handler."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    before = tempfile.tempdir
+    tempfile.tempdir = str(root)
+    _SESSIONS.append(root)
+    try:
+        yield root
+    finally:
+        tempfile.tempdir = before
+        _SESSIONS.remove(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_SESSIONS: list[Path] = []
+_SCRATCH: set[Path] = set()
+
+
+def scratch_file(path: Path) -> None:
+    """A temporary file outside the session directory (e.g. one renamed into place later) that
+    remove_sessions removes too; forget_scratch once it is renamed or removed."""
+    _SCRATCH.add(path)
+
+
+def forget_scratch(path: Path) -> None:
+    _SCRATCH.discard(path)
+
+
+def remove_sessions() -> None:
+    """Remove every session directory and scratch file now (a signal handler, about to exit)."""
+    for path in list(_SCRATCH):
+        with suppress(OSError):
+            path.unlink()
+    for root in list(_SESSIONS):
+        for _ in range(3):  # another thread may still be writing into it
+            shutil.rmtree(root, ignore_errors=True)
+            if not root.exists():
+                break
 
 
 @contextmanager
@@ -189,17 +331,22 @@ def background(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = N
     full_env = {**os.environ, **UTF8_ENV, **(env or {})}
     with log.open("wb") as out:
         try:
-            process = subprocess.Popen(
-                list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=full_env, start_new_session=True,
+            process = CHILDREN.start(
+                lambda: subprocess.Popen(
+                    list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    env=full_env, start_new_session=True,
+                )
             )  # fmt: skip
         except (FileNotFoundError, PermissionError):
+            process = None
+        if process is None:
             yield Background(None, log)
             return
         try:
             yield Background(process, log)
         finally:
             _end_group(process)
+            CHILDREN.done(process)
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
@@ -244,16 +391,21 @@ class Console:
         self.transcript = b""  # everything the program printed so far
         self._pending = b""
         try:
-            self._proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **UTF8_ENV, **(env or {})},
-                start_new_session=True,
+            started = CHILDREN.start(
+                lambda: subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, **UTF8_ENV, **(env or {})},
+                    start_new_session=True,
+                )
             )
         except (FileNotFoundError, PermissionError):
             raise ConsoleEnded(f"{argv[0]}: program not found", b"", missing=True) from None
+        if started is None:
+            raise ConsoleEnded("vfatcheck is stopping", b"")
+        self._proc = started
         assert self._proc.stdout is not None
         self._out = self._proc.stdout.fileno()
         os.set_blocking(self._out, False)
@@ -303,6 +455,7 @@ class Console:
         ended = self._proc.poll()
         _kill_group(self._proc)
         self._proc.wait()
+        CHILDREN.done(self._proc)
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None:
                 with suppress(OSError):

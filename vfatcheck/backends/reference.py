@@ -1,4 +1,6 @@
-"""The reference reader as a back-end: runs in-process, because scan is bounded in time and memory."""
+"""The reference reader as a back-end. It runs in-process, under the same time limit as every other
+back-end: the reader's own deadline (vfatcheck.reader.ReadTimeout) bounds the scan, the hashing of
+every file and the lookups, and its work is proportional to the image (docs/reader.md)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,16 @@ from vfatcheck import __version__
 from vfatcheck.backends import commandline
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.errors import BadImageError
-from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
-from vfatcheck.reader import Entry, Volume, scan
+from vfatcheck.model import Lookup, Message, Reading, SeenEntry
+from vfatcheck.reader import Entry, ReadTimeout, Volume, scan_file
 from vfatcheck.reader.names import path_component
 
 NAME = "reference"
 CAPABILITIES = Capabilities(short_names=True, content=True, lookups=True)
+CHECK_EVERY_ENTRIES = 4096
+# Texts that recur in every reading, made once: extra values are mostly one of a few hundred strings.
+_HEX_BYTE = tuple(f"0x{n:02x}" for n in range(256))
+_COUNTS = tuple(str(n) for n in range(256))
 
 
 def seen_entry(volume: Volume, entry: Entry) -> SeenEntry:
@@ -26,13 +32,13 @@ def seen_entry(volume: Volume, entry: Entry) -> SeenEntry:
         kind=entry.kind,
         short_name=entry.short_display,
         size=entry.size,
-        sha256=digest(volume.read_file(entry)) if entry.kind == "file" else None,
+        sha256=volume.digest(entry) if entry.kind == "file" else None,
         extra={
             "form": entry.form,
             "short_hex": entry.short_hex,
-            "nt_byte": f"0x{entry.nt_byte:02x}",
-            "attr": f"0x{entry.attr:02x}",
-            "lfn_slots": str(entry.lfn_slots),
+            "nt_byte": _HEX_BYTE[entry.nt_byte],
+            "attr": _HEX_BYTE[entry.attr],
+            "lfn_slots": _COUNTS[entry.lfn_slots],
         },
     )
 
@@ -41,18 +47,35 @@ def lookup(volume: Volume, path: str) -> Lookup:
     found = volume.find(path)
     if found is None:
         return Lookup(path, False)
-    return Lookup(path, True, digest(volume.read_file(found)) if found.kind == "file" else None)
+    return Lookup(path, True, volume.digest(found) if found.kind == "file" else None)
 
 
-def reading_of(volume: Volume, expected: Sequence[str]) -> Reading:
-    return Reading(
-        parser=NAME,
-        version=__version__,
-        status="ok",
-        entries=tuple(seen_entry(volume, e) for e in volume.entries),
-        lookups=tuple(lookup(volume, p) for p in expected),
-        messages=tuple(Message("warning", a.code, a.detail, a.path) for a in volume.anomalies),
-    )
+def _messages(volume: Volume, entries: Sequence[SeenEntry]) -> tuple[Message, ...]:
+    notes = [Message("warning", a.code, a.detail, a.path) for a in volume.anomalies]
+    unhashed = [e.path for e in entries if e.kind == "file" and e.sha256 is None]
+    if unhashed:
+        detail = (
+            f"{len(unhashed)} file(s) not hashed: their chains overlap other chains so much that hashing "
+            "them all would cost more than twice the image"
+        )
+        notes.append(Message("warning", "content-not-hashed", detail, unhashed[0]))
+    return tuple(notes)
+
+
+def reading_of(volume: Volume, expected: Sequence[str] | None) -> Reading:
+    """The Reading of a scanned volume; with `expected` None, the lookups are of its own paths."""
+    entries = []
+    for n, entry in enumerate(volume.entries):
+        if not n % CHECK_EVERY_ENTRIES:
+            volume.work.check()
+        entries.append(seen_entry(volume, entry))
+    paths = [e.path for e in entries] if expected is None else expected
+    lookups = []
+    for n, path in enumerate(paths):
+        if not n % CHECK_EVERY_ENTRIES:
+            volume.work.check()
+        lookups.append(lookup(volume, path))
+    return Reading(NAME, __version__, "ok", tuple(entries), tuple(lookups), _messages(volume, entries))
 
 
 class ReferenceBackend:
@@ -66,18 +89,30 @@ class ReferenceBackend:
         return __version__
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
-        """Never raises: a non-FAT image or a bug in the reader is a Reading with status "error"."""
+        """Never raises: a non-FAT image or a bug in the reader is a Reading with status "error", a
+        read that takes longer than `timeout` one with status "timeout"."""
+        return self._read(image, expected, timeout)
+
+    def read_listed(self, image: Path, timeout: float = DEFAULT_TIMEOUT) -> Reading:
+        """read() with the lookups of every path it lists (for `vfatcheck read` of an image without
+        a manifest: one scan gives both the reading and the paths the other back-ends look up)."""
+        return self._read(image, None, timeout)
+
+    def _read(self, image: Path, expected: Sequence[str] | None, timeout: float) -> Reading:
         start = time.monotonic()
         try:
-            with image.open("rb") as handle:
-                volume = scan(handle.read())
+            volume = scan_file(image, deadline=start + timeout)
             reading = reading_of(volume, expected)
         except BadImageError as exc:
             reading = Reading(NAME, __version__, "error", detail=str(exc))
+        except ReadTimeout:
+            detail = f"no answer within {timeout:.1f} s, stopped"
+            reading = Reading(NAME, __version__, "timeout", detail=detail)
+        except OSError as exc:
+            reading = Reading(NAME, __version__, "error", detail=f"cannot read {image}: {exc.strerror}")
         except Exception as exc:  # a bug in vfatcheck must not end the run
-            reading = Reading(
-                NAME, __version__, "error", detail=f"internal error: {type(exc).__name__}: {exc}"
-            )
+            detail = f"internal error: {type(exc).__name__}: {exc}"
+            reading = Reading(NAME, __version__, "error", detail=detail)
         return replace(reading, elapsed=time.monotonic() - start)
 
     def reproducer(self, image: str, path: str | None = None) -> str:

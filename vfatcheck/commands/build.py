@@ -7,11 +7,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from vfatcheck.backends import proc
 from vfatcheck.builder import build_image
+from vfatcheck.commands.inputs import MAX_SIZE_MB, output_file, size_mb
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import FAT_TYPES, FORMS
 from vfatcheck.names.forms import ALIAS_STYLES
-from vfatcheck.namesfile import parse_names
+from vfatcheck.namesfile import parse_names, read_names
 
 HELP = "write a FAT12/16/32 image with long names in one on-disk form, plus its manifest"
 
@@ -32,7 +34,9 @@ forms (how a long name is stored on disk):
              needs an LFN is an error
 
 Bad input (invalid UTF-8, illegal characters, names over 255 UTF-16 units, case-insensitive
-collisions, a full root directory, an image too small) exits with 2 and writes nothing.
+collisions, a full root directory, an image too small, a names file over 16 MiB or with a line
+over 32768 bytes, an IMAGE path that cannot be written) exits with 2 and writes nothing. A UTF-8
+byte-order mark at the start of the names file is skipped.
 """
 
 
@@ -43,7 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--names", type=Path, required=True, metavar="FILE", help="the names file")
     parser.add_argument("--seed", type=int, default=0, help="seed for contents, dummies, hashed tails (0)")
     parser.add_argument(
-        "--size-mb", type=float, default=None, help="image size; default: the smallest that fits"
+        "--size-mb",
+        type=size_mb,
+        default=None,
+        help=f"image size in MiB, up to {MAX_SIZE_MB:g}; default: the smallest that fits",
     )
     parser.add_argument(
         "--alias-style", choices=ALIAS_STYLES, default="linux", help="8.3 alias rules for standard (linux)"
@@ -51,11 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        raw = args.names.read_bytes()
-    except OSError as exc:
-        raise UserInputError(f"cannot read names file {args.names}: {exc.strerror}") from None
-    items = parse_names(raw, args.seed)
+    image: Path = args.image
+    output_file(image, "IMAGE")
+    output_file(image.with_name(image.name + ".manifest.json"), "IMAGE's manifest")
+    items = parse_names(read_names(args.names), args.seed)
     built = build_image(
         items,
         fat=args.fat,
@@ -64,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
         size_mb=args.size_mb,
         alias_style=args.alias_style,
     )
-    image: Path = args.image
     manifest = image.with_name(image.name + ".manifest.json")
     _write_both(image, built.data, manifest, built.manifest.to_json().encode())
     print(f"{image}: FAT{args.fat} {args.form}, {len(built.manifest.entries)} entries; manifest {manifest}")
@@ -74,10 +79,13 @@ def run(args: argparse.Namespace) -> int:
 def _write_both(image: Path, data: bytes, manifest: Path, text: bytes) -> None:
     """Both files appear, or neither: temp files in the target directory, then two renames."""
     temps: list[Path] = []
+    made: list[Path] = []
     try:
         for target, blob in ((image, data), (manifest, text)):
             fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
             temps.append(Path(name))
+            made.append(Path(name))
+            proc.scratch_file(Path(name))  # removed on SIGTERM/SIGINT too
             with os.fdopen(fd, "wb") as out:
                 out.write(blob)
         os.replace(temps[0], image)
@@ -87,3 +95,6 @@ def _write_both(image: Path, data: bytes, manifest: Path, text: bytes) -> None:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
         raise UserInputError(f"cannot write {image}: {exc.strerror}") from None
+    finally:
+        for tmp in made:
+            proc.forget_scratch(tmp)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.errors import UserInputError
-from vfatcheck.reader import Anomaly, Entry, Volume, scan
+from vfatcheck.commands.inputs import image_file, packed_hint
+from vfatcheck.commands.output import stdout_is_utf8, write_lines
+from vfatcheck.errors import BadImageError, UserInputError
+from vfatcheck.reader import Anomaly, Entry, Volume, scan_file
 
 HELP = "list an image with the reference reader (names, short names, forms, anomalies)"
 DESCRIPTION = """\
@@ -28,14 +32,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load(image: Path) -> Volume:
-    if not image.is_file():
-        raise UserInputError(f"{image}: no such image file")
+    """The scanned volume; a path that is not a readable image file, or an image that is not FAT
+    (saying so, or that it looks compressed), is the user's error."""
+    path = image_file(image)
     try:
-        with image.open("rb") as handle:
-            data = handle.read()
+        return scan_file(path)
+    except BadImageError as exc:
+        with path.open("rb") as handle:
+            hint = packed_hint(handle.read(16))
+        raise BadImageError(f"not a FAT12/16/32 volume: {hint}" if hint else str(exc)) from None
     except OSError as exc:
-        raise UserInputError(f"{image}: {exc.strerror}") from exc
-    return scan(data)
+        raise UserInputError(f"{image}: {exc.strerror}") from None
 
 
 def entry_dict(entry: Entry) -> dict[str, Any]:
@@ -59,51 +66,73 @@ def anomaly_dict(anomaly: Anomaly) -> dict[str, Any]:
     return {"code": anomaly.code, "path": anomaly.path, "detail": anomaly.detail}
 
 
+def json_lines(volume: Volume, ensure_ascii: bool = False) -> Iterator[str]:
+    """The JSON document, a piece at a time (an entry per line), so that a big image streams."""
+    head = {"fat": volume.fat_type, "label": volume.label}
+    yield json.dumps(head, ensure_ascii=ensure_ascii)[:-1] + ', "entries": ['
+    for n, entry in enumerate(volume.entries):
+        yield ("" if not n else ",") + "\n  " + json.dumps(entry_dict(entry), ensure_ascii=ensure_ascii)
+    yield '\n], "anomalies": ['
+    for n, anomaly in enumerate(volume.anomalies):
+        yield ("" if not n else ",") + "\n  " + json.dumps(anomaly_dict(anomaly), ensure_ascii=ensure_ascii)
+    yield "\n]}"
+
+
 def as_json(volume: Volume) -> str:
-    doc = {
-        "fat": volume.fat_type,
-        "label": volume.label,
-        "entries": [entry_dict(e) for e in volume.entries],
-        "anomalies": [anomaly_dict(a) for a in volume.anomalies],
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return "".join(json_lines(volume))
 
 
 def _visible(text: str) -> str:
     """Control and other unprintable characters as escapes, so that a name cannot move the cursor."""
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def as_table(volume: Volume) -> str:
+# A column is as wide as its widest cell among the first WIDTH_ROWS rows, up to MAX_WIDTH characters
+# (a longer cell pushes the rest of its row right): padding every row to the longest path of a deep
+# tree would cost rows x depth x name length.
+WIDTH_ROWS = 1000
+MAX_WIDTH = 100
+
+
+def _row(e: Entry) -> tuple[str, str, str, str, str]:
+    return (
+        _visible(e.path) + ("/" if e.kind == "dir" else ""),
+        _visible(e.long_name) if e.long_name is not None else "-",
+        e.short_display,
+        e.form,
+        "" if e.kind == "dir" else str(e.size),
+    )
+
+
+def table_lines(volume: Volume) -> Iterator[str]:
+    """The table, a line at a time, so that a listing of millions of entries streams."""
     label = f", label {_visible(volume.label)!r}" if volume.label is not None else ""
-    lines = [f"FAT{volume.fat_type}{label}, {len(volume.entries)} entries"]
-    rows = [COLUMNS] + [
-        (
-            _visible(e.path) + ("/" if e.kind == "dir" else ""),
-            _visible(e.long_name) if e.long_name is not None else "-",
-            e.short_display,
-            e.form,
-            "" if e.kind == "dir" else str(e.size),
-        )
-        for e in volume.entries
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    for row in rows:
-        cells = [
-            cell.rjust(w) if i == len(COLUMNS) - 1 else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
+    yield f"FAT{volume.fat_type}{label}, {len(volume.entries)} entries"
+    entries = iter(volume.entries)
+    head = [_row(e) for e in itertools.islice(entries, WIDTH_ROWS)]
+    widths = [min(MAX_WIDTH, max(len(row[i]) for row in (COLUMNS, *head))) for i in range(len(COLUMNS))]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
+    yield line.format(*COLUMNS).rstrip()
+    for row in head:
+        yield line.format(*row).rstrip()
+    for entry in entries:
+        yield line.format(*_row(entry)).rstrip()
     if volume.anomalies:
-        lines.append("")
-        lines.append(f"{len(volume.anomalies)} anomalies:")
+        yield ""
+        yield f"{len(volume.anomalies)} anomalies:"
         for a in volume.anomalies:
             where = "volume" if a.path is None else _visible(a.path) or "root directory"
-            lines.append(f"  {a.code}  {where}: {_visible(a.detail)}")
-    return "\n".join(lines)
+            yield f"  {a.code}  {where}: {_visible(a.detail)}"
+
+
+def as_table(volume: Volume) -> str:
+    return "\n".join(table_lines(volume))
 
 
 def run(args: argparse.Namespace) -> int:
     volume = load(args.image)
-    print(as_json(volume) if args.json else as_table(volume))
+    lines = json_lines(volume, ensure_ascii=not stdout_is_utf8()) if args.json else table_lines(volume)
+    write_lines(lines)
     return 0

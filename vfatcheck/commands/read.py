@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from vfatcheck.backends import REGISTRY, get, parser_name, safe_read
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.backends.reference import BACKEND as REFERENCE
+from vfatcheck.commands.inputs import check_fat, image_file, timeout_seconds
+from vfatcheck.commands.output import json_text, write_lines
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Manifest, Reading
-from vfatcheck.reports.matrix import clean, display_width, fit
+from vfatcheck.reports.matrix import clean, display_width
 
 HELP = "read one image through several parsers and show what each sees"
 DESCRIPTION = """\
@@ -22,7 +24,8 @@ parser's short names, failed lookups by long name, and its own warnings and erro
 
 Each parser is asked to open the expected paths by long name: those of IMAGE.manifest.json when
 the image was written by `vfatcheck build`, else those the reference reader lists. The image is
-never modified: parsers that could write get a private copy.
+never modified: parsers that could write get a private copy. An input that is not a FAT12/16/32
+volume is refused (exit 2) unless --force runs the parsers on it anyway.
 """
 
 
@@ -37,8 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"a back-end to use (repeatable; default: all). One of: {', '.join(REGISTRY)}, or "
         "NAME:OPTIONS for a configuration (linux:shortname=win95)",
     )
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per parser")
+    parser.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per parser ({DEFAULT_TIMEOUT:g})",
+    )
     parser.add_argument("--json", action="store_true", help="print the readings as JSON")
+    parser.add_argument(
+        "--force", action="store_true", help="run the parsers even when IMAGE is not a FAT12/16/32 volume"
+    )
 
 
 def manifest_paths(image: Path) -> list[str] | None:
@@ -48,56 +59,76 @@ def manifest_paths(image: Path) -> list[str] | None:
         return None
     from vfatcheck.compare import expected_paths
 
-    return expected_paths(Manifest.from_json(manifest.read_text(encoding="utf-8")))
+    try:
+        return expected_paths(Manifest.from_json(manifest.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise UserInputError(
+            f"{manifest}: not a manifest vfatcheck can read ({type(exc).__name__}: {exc})"
+        ) from None
 
 
-def read_all(image: Path, names: Sequence[str], timeout: float) -> list[Reading]:
-    if not image.is_file():
-        raise UserInputError(f"{image}: no such image file")
+def read_all(image: Path, names: Sequence[str], timeout: float, force: bool = False) -> list[Reading]:
+    """The reference reading first (one scan, which also gives the paths to look up when there is no
+    manifest), then every other chosen back-end on the same absolute path, side by side."""
+    image = image_file(image)
+    if not force:
+        check_fat(image)
     expected = manifest_paths(image)
     if expected is None:
-        expected = [e.path for e in safe_read(get("reference"), image, [], timeout).entries]
-    chosen = ["reference", *(n for n in names if n != "reference")]
-    for name in chosen:  # asked before any reads, as the run does: views of one machine share a boot
+        first = REFERENCE.read_listed(image, timeout)
+        expected = [e.path for e in first.entries]
+    else:
+        first = safe_read(get("reference"), image, expected, timeout)
+    others = [n for n in names if n != "reference"]
+    for name in others:  # asked before any reads, as the run does: views of one machine share a boot
         get(name).available()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda n: safe_read(get(n), image, expected, timeout), chosen))
+        return [first, *pool.map(lambda n: safe_read(get(n), image, expected, timeout), others)]
 
 
-def side_by_side(readings: Sequence[Reading]) -> str:
+MAX_PATH_WIDTH = 100  # a longer path pushes its marks right instead of widening every line
+
+
+def _shown(text: str) -> str:
+    """matrix.clean, the quick way for printable ASCII (which it leaves as it is)."""
+    return text if text.isascii() and text.isprintable() else clean(text)
+
+
+def _pad(text: str, width: int) -> str:
+    used = len(text) if text.isascii() else display_width(text)
+    return text + " " * (width - used) if used < width else text
+
+
+def side_by_side(readings: Sequence[Reading]) -> Iterator[str]:
     """Every path any parser showed, marked per parser; then each parser's short names, failed
-    lookups and messages. Names are escaped: an image may carry control characters or ANSI codes."""
-    lines = ["  ".join(f"{r.parser} {r.version} [{r.status}, {r.elapsed:.2f} s]" for r in readings), ""]
+    lookups and messages. Names are escaped: an image may carry control characters or ANSI codes.
+    A line at a time, so that an image of a million entries streams."""
+    yield "  ".join(f"{r.parser} {r.version} [{r.status}, {r.elapsed:.2f} s]" for r in readings)
+    yield ""
     shown = [{e.path for e in r.entries} for r in readings]
     paths = sorted(set().union(*shown))
-    width = max((display_width(clean(p)) for p in paths), default=4)
-    lines.append(fit("path", width) + "  " + " ".join(f"{r.parser[:9]:>9}" for r in readings))
+    width = min(MAX_PATH_WIDTH, max((display_width(_shown(p)) for p in paths[:1000]), default=4))
+    yield _pad("path", width) + "  " + " ".join(f"{r.parser[:9]:>9}" for r in readings)
     for path in paths:
         marks = " ".join(f"{'yes' if path in s else '-':>9}" for s in shown)
-        lines.append(f"{fit(clean(path), width)}  {marks}")
+        yield f"{_pad(_shown(path), width)}  {marks}"
     for r in readings:
-        lines += [
-            "",
-            f"== {r.parser} {r.version}: {r.status}" + (f" ({clean(r.detail)})" if r.detail else ""),
-        ]
-        lines += [
-            f"  short name of {clean(e.path)}: {clean(e.short_name)}"
-            for e in r.entries
-            if e.short_name is not None
-        ]
-        lines += [
-            f"  cannot open {clean(x.path)}: {clean(x.error or 'not found')}"
-            for x in r.lookups
-            if not x.found
-        ]
-        lines += [f"  {m.level}: [{m.code}] {clean(m.text)}" for m in r.messages]
-    return "\n".join(lines)
+        yield ""
+        yield f"== {r.parser} {r.version}: {r.status}" + (f" ({clean(r.detail)})" if r.detail else "")
+        for e in r.entries:
+            if e.short_name is not None:
+                yield f"  short name of {_shown(e.path)}: {_shown(e.short_name)}"
+        for x in r.lookups:
+            if not x.found:
+                yield f"  cannot open {_shown(x.path)}: {_shown(x.error or 'not found')}"
+        for m in r.messages:
+            yield f"  {m.level}: [{m.code}] {clean(m.text)}"
 
 
 def run(args: argparse.Namespace) -> int:
-    readings = read_all(args.image, args.parsers or list(REGISTRY), args.timeout)
+    readings = read_all(args.image, args.parsers or list(REGISTRY), args.timeout, args.force)
     if args.json:
-        print(json.dumps([r.to_dict() for r in readings], indent=2, ensure_ascii=False))
+        print(json_text([r.to_dict() for r in readings]))
     else:
-        print(side_by_side(readings))
+        write_lines(side_by_side(readings))
     return 0

@@ -13,8 +13,10 @@ from pathlib import Path
 from vfatcheck import cases, pipeline
 from vfatcheck.backends import REGISTRY, parser_name
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
+from vfatcheck.commands.inputs import bounded_int, output_file, timeout_seconds
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import FAT_TYPES
+from vfatcheck.namesfile import read_names
 from vfatcheck.reports import Progress, load_report, render_html, render_json, render_junit, render_terminal
 from vfatcheck.verdicts import RunReport
 
@@ -56,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     corpus.add_argument(
         "--corpus", choices=("builtin", "random"), default="builtin", help="built-in cases or random names"
     )
-    corpus.add_argument("--count", type=int, default=50, help="number of random names (--corpus random)")
+    corpus.add_argument(
+        "--count", type=bounded_int(1, 100_000), default=50, help="number of random names (--corpus random)"
+    )
     corpus.add_argument("--names", type=Path, metavar="FILE", help="a names file (the format of `build`)")
     corpus.add_argument(
         "--cases",
@@ -87,8 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "NAME:OPTIONS runs a configuration, e.g. linux:shortname=win95 (docs/backends/linux.md)",
     )
     matrix.add_argument("--seed", type=int, default=0, help="seed for dummies, hashed tails and content")
-    matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel workers")
-    matrix.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per parser and image")
+    matrix.add_argument(
+        "--jobs", type=bounded_int(1, 256), default=os.cpu_count() or 2, help="parallel workers"
+    )
+    matrix.add_argument(
+        "--timeout", type=timeout_seconds, default=DEFAULT_TIMEOUT, help="seconds per parser and image"
+    )
     out = parser.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -108,7 +116,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep",
         type=Path,
         metavar="DIR",
-        help="keep the images and their manifests in DIR (for reruns by hand)",
+        help="keep the images and their manifests in DIR (for reruns by hand); DIR is locked for the run "
+        "and refused if it holds another run's images",
     )
     out.add_argument("--timings", action="store_true", help="print the time spent in each parser")
     out.add_argument("--no-color", action="store_true", help="no ANSI colours (also when NO_COLOR is set)")
@@ -117,11 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def select_cases(args: argparse.Namespace) -> tuple[cases.Case, ...]:
     if args.names is not None:
-        try:
-            raw = args.names.read_bytes()
-        except OSError as exc:
-            raise UserInputError(f"{args.names}: {exc.strerror}") from exc
-        return cases.select("names", names=raw, only=args.cases)
+        return cases.select("names", names=read_names(args.names), only=args.cases)
     return cases.select(args.corpus, count=args.count, seed=args.seed, only=args.cases)
 
 
@@ -141,7 +146,16 @@ def load_baseline(path: Path | None, load: Callable[[str], RunReport] = load_rep
         raise UserInputError(f"--baseline {path}: {exc}") from exc
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every report path and the --keep directory are usable: checked before anything is built."""
+    for option in ("json", "junit", "html"):
+        output_file(getattr(args, option), f"--{option}")
+    if args.keep is not None and args.keep.exists() and not args.keep.is_dir():
+        raise UserInputError(f"--keep {args.keep}: is a file, not a directory")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
     baseline = load_baseline(args.baseline)
     config = pipeline.RunConfig(
         cases=select_cases(args),
@@ -149,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         fats=args.fat,
         parsers=args.parsers,
         seed=args.seed,
-        jobs=max(1, args.jobs),
+        jobs=args.jobs,
         timeout=args.timeout,
         keep=args.keep,
     )

@@ -58,3 +58,37 @@ def unpack_fat(raw: bytes, fat: int, count: int) -> list[int]:
     if sys.byteorder == "big":
         arr.byteswap()
     return [v & FAT32_MASK for v in arr] if fat == 32 else arr.tolist()
+
+
+FatTable = memoryview | array.array  # type: ignore[type-arg]
+MASK = {12: 0xFFF, 16: 0xFFFF, 32: FAT32_MASK}
+
+
+def fat_table(raw: bytes | memoryview, fat: int, count: int) -> FatTable:
+    """The first `count` entries as a compact sequence of ints, without copying where it can.
+
+    FAT16 and FAT32 tables are a memoryview over `raw` itself on a little-endian host (an array
+    otherwise); FAT12 is decoded into an array of 16-bit values. FAT32 values are NOT masked here:
+    callers apply MASK[fat] to each value they read. Short input gives fewer entries.
+    """
+    view = memoryview(raw).cast("B")
+    if fat == 12:
+        count = min(count, len(view) * 2 // 3)
+        out = array.array("H", bytes(2 * count))
+        for n in range(0, count, 2):
+            off = n * 3 // 2
+            low, mid = view[off], view[off + 1]
+            out[n] = low | (mid & 0x0F) << 8
+            if n + 1 < count:
+                out[n + 1] = mid >> 4 | view[off + 2] << 4
+        return out
+    width = fat // 8
+    count = min(count, len(view) // width)
+    body = view[: count * width]
+    code = "H" if fat == 16 else "I"
+    if sys.byteorder == "little" and array.array(code).itemsize == width:
+        return body.cast("H") if fat == 16 else body.cast("I")
+    table = array.array(code, body.tobytes())
+    if sys.byteorder == "big":
+        table.byteswap()
+    return table

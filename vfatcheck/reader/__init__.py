@@ -1,33 +1,65 @@
 """The reference reader: a FAT12/16/32 walker that follows the specification and reports anomalies as data.
 
-`scan(data)` reads the whole tree in bounded time and memory (each cluster is taken by at most one
-chain, directories are capped at 65536 entries and a depth of MAX_DEPTH, loops are detected) and
-never writes. Only an image that is not a FAT volume at all raises BadImageError.
+`scan(data)` reads the whole tree in time and memory proportional to the image (docs/reader.md,
+"Guarantees"): each cluster is taken by at most one chain and each FAT entry followed at most once,
+directories are capped at 65536 entries and a depth of MAX_DEPTH, the paths listed at the image's
+size in characters, loops and cross-links are detected. It never writes. Only an image that is not a
+FAT volume at all raises BadImageError; a deadline that passes raises ReadTimeout.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import mmap
+from collections.abc import Sequence
+from pathlib import Path
 
-from vfatcheck.reader.directory import Listing, parse_directory
+from vfatcheck.layout.direntry import ATTR_DIRECTORY
+from vfatcheck.reader.directory import MAX_ANOMALIES, Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
-from vfatcheck.reader.names import fold, path_component
-from vfatcheck.reader.volume import Chain, FatVolume, volume_anomalies
+from vfatcheck.reader.names import path_component
+from vfatcheck.reader.store import CLUSTER_AND_SIZE, EMPTY_DIGEST, ROOT, EntryStore, EntryView
+from vfatcheck.reader.volume import (
+    NO_OWNER,
+    ROOT_OWNER,
+    Chain,
+    FatVolume,
+    ImageData,
+    Places,
+    Problem,
+    volume_anomalies,
+)
+from vfatcheck.reader.work import ReadTimeout, Work
 
-__all__ = ["FORM_NAMES", "MAX_ANOMALIES", "MAX_DEPTH", "Anomaly", "Entry", "Volume", "scan"]
+__all__ = [
+    "EMPTY_DIGEST",
+    "FORM_NAMES",
+    "MAX_ANOMALIES",
+    "MAX_DEPTH",
+    "Anomaly",
+    "Entry",
+    "ReadTimeout",
+    "Volume",
+    "Work",
+    "scan",
+    "scan_file",
+]
 
 MAX_DEPTH = 100  # a Windows path (260 characters) cannot nest deeper than about 130
-MAX_ANOMALIES = 10000
+MAX_ANOMALY_CHARS = 8 << 20  # paths and details of the anomalies kept, together
 
 
-@dataclass(frozen=True)
 class Volume:
-    fat_type: int
-    entries: tuple[Entry, ...]
-    anomalies: tuple[Anomaly, ...]
-    label: str | None
-    _fat: FatVolume = field(repr=False, compare=False)
-    _children: dict[str, tuple[Entry, ...]] = field(repr=False, compare=False)
+    """What `scan` found: entries, anomalies, label; content and lookups on demand."""
+
+    def __init__(self, fat: FatVolume, store: EntryStore, anomalies: tuple[Anomaly, ...], label: str | None):
+        self.fat_type = fat.fat_type
+        self.entries: Sequence[Entry] = EntryView(store)
+        self.anomalies = anomalies
+        self.label = label
+        self.work = fat.work
+        self._fat = fat
+        self._store = store
 
     def read_file(self, entry: Entry) -> bytes:
         """The file's content, at most `size` bytes, along its chain; short when the chain or image is.
@@ -36,134 +68,229 @@ class Volume:
         """
         if entry.kind == "dir" or entry.size == 0 or entry.first_cluster == 0:
             return b""
-        size = self._fat.geometry.cluster_size
-        chain = self._fat.walk(entry.first_cluster, -(-entry.size // size))
-        return self._fat.cluster_bytes(chain.clusters)[: entry.size]
+        needed = -(-entry.size // self._fat.geometry.cluster_size)
+        return self._fat.cluster_bytes(self._fat.content_clusters(entry.first_cluster, needed))[: entry.size]
+
+    def digest(self, entry: Entry) -> str | None:
+        """SHA-256 (hex) of read_file(entry), None for a directory. Computed for every file at the first
+        call, each chain hashed once; None too for a file left unhashed because chains overlap so much
+        that hashing them all would cost more than twice the image (Work.hash_budget)."""
+        if entry.kind == "dir":
+            return None
+        if entry.index < 0 or entry.index >= len(self._store):
+            return _sha256(self.read_file(entry))
+        return self._store.digest(entry.first_cluster, entry.size)
 
     def find(self, path: str) -> Entry | None:
-        """Look a path up component by component, case-insensitively, by long or short name."""
+        """Look a path up component by component, case-insensitively, by long or short name.
+
+        Each directory is indexed the first time a lookup passes through it, so looking up every
+        path of the volume costs about as much as listing it."""
         parts = [p for p in path.split("/") if p]
-        found: Entry | None = None
-        parent = ""
+        directory, found = ROOT, None
         for n, part in enumerate(parts):
-            key = fold(part)
-            found = next((e for e in self._children.get(parent, ()) if _matches(e, key)), None)
-            if found is None or (found.kind != "dir" and n < len(parts) - 1):
+            found = self._store.lookup(directory, part)
+            if found is None:
                 return None
-            parent = found.path
-        return found
+            if n < len(parts) - 1:
+                if not self._store.cluster_and_size(found)[2]:
+                    return None
+                directory = found
+        return None if found is None else self._store.entry(found)
 
 
-def _matches(entry: Entry, key: str) -> bool:
-    names = [entry.short_display, path_component(entry.name)]
-    if entry.long_name is not None:
-        names.append(entry.long_name)
-    return any(fold(n) == key for n in names)
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Anomalies:
+    """The anomalies kept (at most MAX_ANOMALIES, MAX_ANOMALY_CHARS) and a count of the others."""
+
+    def __init__(self, first: list[Anomaly]) -> None:
+        self.kept: list[Anomaly] = []
+        self.chars = 0
+        self.dropped = 0
+        self.extend(first)
+
+    def add(self, anomaly: Anomaly) -> None:
+        size = len(anomaly.path or "") + len(anomaly.detail)
+        if len(self.kept) >= MAX_ANOMALIES or self.chars + size > MAX_ANOMALY_CHARS:
+            self.dropped += 1
+            return
+        self.chars += size
+        self.kept.append(anomaly)
+
+    def extend(self, anomalies: Sequence[Anomaly]) -> None:
+        for anomaly in anomalies:
+            self.add(anomaly)
+
+    def result(self) -> tuple[Anomaly, ...]:
+        if not self.dropped:
+            return tuple(self.kept)
+        return (*self.kept, Anomaly("too-many-anomalies", None, f"{self.dropped} more not listed"))
 
 
 class _Walker:
     def __init__(self, fat: FatVolume) -> None:
         self.fat = fat
-        self.owners: dict[int, str] = {}
-        self.entries: list[Entry] = []
-        self.anomalies: list[Anomaly] = volume_anomalies(fat)
-        self.children: dict[str, tuple[Entry, ...]] = {}
+        self.work = fat.work
+        self.store = EntryStore(fat)
+        self.anomalies = _Anomalies(volume_anomalies(fat))
         self.label: str | None = None
+        self.owner_paths: dict[int, str] = {}
 
     def note(self, code: str, path: str | None, detail: str) -> None:
-        self.anomalies.append(Anomaly(code, path, detail))
+        self.anomalies.add(Anomaly(code, path, detail))
 
-    def chain_problem(self, chain: Chain | None, path: str) -> None:
-        if chain is not None and chain.problem is not None:
-            self.note(chain.problem[0], path, chain.problem[1])
+    def owner_path(self, owner: int) -> str:
+        """The path of a chain's owner, for cross-link details (many may name the same owner)."""
+        if owner == ROOT_OWNER:
+            return ""
+        path = self.owner_paths.get(owner)
+        if path is None:
+            if len(self.owner_paths) > 4096:
+                self.owner_paths.clear()
+            path = self.owner_paths[owner] = self.store.entry(owner).path
+        return path
+
+    def chain_detail(self, chain: Chain) -> Problem:
+        assert chain.problem is not None
+        code, detail = chain.problem
+        if code == "cross-linked":
+            detail = f"{detail} {self.owner_path(chain.holder)!r}"
+        return code, detail
+
+    def chain_problem(self, chain: Chain, path: str) -> None:
+        if chain.problem is not None:
+            code, detail = self.chain_detail(chain)
+            self.note(code, path, detail)
 
     def root(self) -> None:
         geo = self.fat.geometry
         if geo.fat_type == 32:
-            raw, chain = self.fat.directory(geo.root_cluster, "", self.owners)
+            raw, chain = self.fat.directory(geo.root_cluster, ROOT_OWNER)
             self.chain_problem(chain, "")
             ancestors = frozenset([geo.root_cluster])
+            place = self.fat.places(chain)
         else:
-            raw = self.fat.data[geo.root_offset : geo.root_offset + geo.root_bytes]
+            raw = bytes(self.fat.view[geo.root_offset : geo.root_offset + geo.root_bytes])
             if len(raw) < geo.root_bytes:
                 self.note("image-truncated", "", "the image ends inside the root directory")
             ancestors = frozenset([0])
-        listing = parse_directory(raw, "", is_root=True)
+            place = Places((geo.root_offset,), geo.root_bytes or 1)
+        listing = self.parse(raw, ROOT, "")
         self.label = listing.label
-        self.listing(listing, "", ancestors, 1)
+        self.work.path_chars += sum(listing.widths)
+        self.listing(listing, raw, ROOT, "", place, ancestors, 1)
 
-    def listing(self, listing: Listing, path: str, ancestors: frozenset[int], depth: int) -> None:
+    def parse(self, raw: bytes, directory: int, path: str) -> Listing:
+        self.work.check()
+        self.work.records += len(raw) // 32
+        return parse_directory(raw, path, is_root=directory == ROOT)
+
+    def listing(
+        self,
+        listing: Listing,
+        raw: bytes,
+        directory: int,
+        path: str,
+        place: Places,
+        ancestors: frozenset[int],
+        depth: int,
+    ) -> None:
+        """Record a directory's entries, walking each one's chain (and each subdirectory) in turn."""
         self.anomalies.extend(listing.anomalies)
-        self.children[path] = listing.entries
-        for entry in listing.entries:
-            self.entries.append(entry)
-            if entry.kind == "dir":
-                self.subdirectory(entry, ancestors, depth)
-            else:
-                self.file(entry)
+        self.anomalies.dropped += listing.dropped
+        self.store.dir_paths[directory] = path
+        bases, span = place
+        for n, position in enumerate(listing.positions):
+            long_name = listing.long_names[n]
+            offset = bases[position // span] + position % span
+            index = self.store.add(offset, directory, long_name, listing.slots[n], listing.forms[n])
+            attr = raw[position + 11]
+            hi, lo, size = CLUSTER_AND_SIZE.unpack_from(raw, position)
+            problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
+            if not attr & ATTR_DIRECTORY and not problems:
+                continue
+            if long_name is None:
+                long_name = quick_display(raw[position : position + 11], raw[position + 12])
+            component = path_component(long_name)
+            entry_path = f"{path}/{component}" if path else component
+            for code, detail in problems:
+                self.note(code, entry_path, detail)
+            if attr & ATTR_DIRECTORY:
+                self.subdirectory(index, entry_path, hi << 16 | lo, ancestors, depth)
 
-    def subdirectory(self, entry: Entry, ancestors: frozenset[int], depth: int) -> None:
-        start = entry.first_cluster
+    def subdirectory(self, index: int, path: str, start: int, ancestors: frozenset[int], depth: int) -> None:
         if start in ancestors or start == 0:
-            self.note(
-                "directory-loop", entry.path, f"cluster {start} is this directory or one of its parents"
-            )
+            self.note("directory-loop", path, f"cluster {start} is this directory or one of its parents")
             return
-        if start in self.owners:
-            self.note("cross-linked", entry.path, f"cluster {start} also belongs to {self.owners[start]!r}")
+        if 2 <= start < len(self.fat.owners) and self.fat.owners[start] != NO_OWNER:
+            holder = self.owner_path(self.fat.owners[start])
+            self.note("cross-linked", path, f"cluster {start} also belongs to {holder!r}")
             return
         if depth >= MAX_DEPTH:
-            self.note("directory-too-deep", entry.path, f"deeper than {MAX_DEPTH} levels; not read")
+            self.note("directory-too-deep", path, f"deeper than {MAX_DEPTH} levels; not read")
             return
-        raw, chain = self.fat.directory(start, entry.path, self.owners)
-        self.chain_problem(chain, entry.path)
-        listing = parse_directory(raw, entry.path, is_root=False)
-        self.listing(listing, entry.path, ancestors | {start}, depth + 1)
+        raw, chain = self.fat.directory(start, index)
+        self.chain_problem(chain, path)
+        listing = self.parse(raw, index, path)
+        chars = sum(listing.widths) + len(listing) * (len(path) + 1)
+        if self.work.path_chars + chars > self.work.path_budget:
+            detail = (
+                f"its {len(listing)} entries would take the paths listed past "
+                f"{self.work.path_budget} characters (the image's size plus 1 MiB); not read"
+            )
+            self.note("paths-too-long", path, detail)
+            return
+        self.work.path_chars += chars
+        self.listing(listing, raw, index, path, self.fat.places(chain), ancestors | {start}, depth + 1)
 
-    def file(self, entry: Entry) -> None:
-        if entry.size == 0:
-            return
-        size = self.fat.geometry.cluster_size
-        needed = -(-entry.size // size)
-        if entry.first_cluster == 0:
-            self.note("chain-shorter-than-size", entry.path, f"{entry.size} bytes but no cluster")
-            return
-        chain = self.fat.walk(entry.first_cluster, needed + 1, self.owners, entry.path)
-        self.chain_problem(chain, entry.path)
-        got = len(chain.clusters)
+    def file(self, index: int, first: int, size: int) -> list[Problem]:
+        """Walk a file's chain for it; what is wrong with it (its path is made only if anything is)."""
+        if size == 0:
+            return []
+        needed = -(-size // self.fat.geometry.cluster_size)
+        if first == 0:
+            return [("chain-shorter-than-size", f"{size} bytes but no cluster")]
+        chain = self.fat.take(first, needed + 1, index)
+        problems = [] if chain.problem is None else [self.chain_detail(chain)]
+        got = chain.length
         if got < needed and chain.problem is None:
-            self.note(
-                "chain-shorter-than-size",
-                entry.path,
-                f"{entry.size} bytes need {needed} clusters, chain has {got}",
+            problems.append(
+                ("chain-shorter-than-size", f"{size} bytes need {needed} clusters, chain has {got}")
             )
         elif got > needed:
-            self.note(
-                "chain-longer-than-size",
-                entry.path,
-                f"{entry.size} bytes need {needed} clusters, chain has more",
+            problems.append(
+                ("chain-longer-than-size", f"{size} bytes need {needed} clusters, chain has more")
             )
-        if self.fat.beyond_image(chain.clusters[:needed]):
-            self.note("data-beyond-image", entry.path, "part of the content lies past the end of the image")
+        # the highest cluster among those the size needs decides whether content lies past the image
+        highest = chain.highest if got > needed else max(chain.highest, chain.last)
+        if highest and self.fat.beyond_image(highest):
+            problems.append(("data-beyond-image", "part of the content lies past the end of the image"))
+        return problems
 
 
-def scan(data: bytes) -> Volume:
-    """Read a FAT12/16/32 image held in memory. Raises BadImageError only when it is not one."""
-    fat = FatVolume(data)
+def scan(data: ImageData | bytearray | memoryview, deadline: float | None = None) -> Volume:
+    """Read a FAT12/16/32 image held in memory (bytes, or any buffer such as an mmap).
+
+    Raises BadImageError only when it is not one, ReadTimeout when `deadline` (a time.monotonic()
+    value) passes before the scan is done. The returned Volume answers read_file, digest and find
+    within the same deadline."""
+    image = data if isinstance(data, bytes | mmap.mmap) else bytes(data)
+    fat = FatVolume(image, Work(len(image), deadline))
     walker = _Walker(fat)
     walker.root()
-    anomalies = walker.anomalies
-    if len(anomalies) > MAX_ANOMALIES:
-        extra = len(anomalies) - MAX_ANOMALIES
-        anomalies = [
-            *anomalies[:MAX_ANOMALIES],
-            Anomaly("too-many-anomalies", None, f"{extra} more not listed"),
-        ]
-    return Volume(
-        fat_type=fat.fat_type,
-        entries=tuple(walker.entries),
-        anomalies=tuple(anomalies),
-        label=walker.label,
-        _fat=fat,
-        _children=walker.children,
-    )
+    return Volume(fat, walker.store, walker.anomalies.result(), walker.label)
+
+
+def scan_file(path: Path, deadline: float | None = None) -> Volume:
+    """scan() of an image file, mapped read-only rather than read: only the parts the scan touches
+    (boot sector, FATs, directories; file contents when asked for) are read from disk. A file that
+    cannot be mapped (empty, or on a filesystem without mmap) is read instead."""
+    with path.open("rb") as handle:
+        try:
+            data: ImageData = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            data = handle.read()
+    return scan(data, deadline)

@@ -8,6 +8,8 @@ Anything else drops the long name (the entry is shown by its short name) and is 
 
 from __future__ import annotations
 
+import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vfatcheck.layout.direntry import (
@@ -15,17 +17,19 @@ from vfatcheck.layout.direntry import (
     ATTR_LONG_NAME,
     ATTR_LONG_NAME_MASK,
     ATTR_VOLUME_ID,
+    CASE_LOWER_BASE,
+    CASE_LOWER_EXT,
     DIR_ENTRY_SIZE,
     DOT_NAME,
     DOTDOT_NAME,
     ENTRY_DELETED,
     ENTRY_FREE,
+    FAT_NO_83NAME,
     MAX_LFN_SLOTS,
     LfnSlot,
-    ShortEntry,
     lfn_checksum,
 )
-from vfatcheck.reader.entry import Anomaly, Entry, EntryKind
+from vfatcheck.reader.entry import FORM_NAMES, Anomaly
 from vfatcheck.reader.names import (
     classify,
     decode_units,
@@ -36,12 +40,62 @@ from vfatcheck.reader.names import (
     valid_83,
 )
 
+# Printable ASCII but the backslash: bytes that names.short_display shows as they are (with case bits
+# applied to A-Z), and of those the ones a legal 8.3 name may hold (names.valid_83).
+_PLAIN = bytes(range(0x20, 0x7F)).replace(b"\\", b"")
+_LEGAL_PLAIN = bytes(b for b in _PLAIN if b not in b'"*+,./:;<=>?[]|' and not 0x61 <= b <= 0x7A)
+FORM_CODES = {name: n for n, name in enumerate(FORM_NAMES)}
+MAX_ANOMALIES = 10000  # kept by a volume; vfatcheck.reader.MAX_ANOMALIES
+
+
+def quick_display(raw: bytes, nt_byte: int) -> str:
+    """names.short_display(raw, nt_byte), without the per-byte work for plain ASCII names."""
+    if raw[0] == 0x20 or raw.translate(None, _PLAIN):
+        return short_display(raw, nt_byte)
+    text = raw.decode("ascii")
+    base, ext = text[:8].rstrip(" "), text[8:].rstrip(" ")
+    if nt_byte & CASE_LOWER_BASE:
+        base = base.lower()
+    if not ext:
+        return base
+    return f"{base}.{ext.lower() if nt_byte & CASE_LOWER_EXT else ext}"
+
+
+def quick_valid(raw: bytes) -> bool:
+    """names.valid_83(raw), without the per-byte work for names of legal ASCII bytes."""
+    if raw[0] != 0x20 and not raw.translate(None, _LEGAL_PLAIN):
+        return True
+    return valid_83(raw)
+
+
+def quick_classify(raw: bytes, nt_byte: int, has_lfn: bool, is_dir: bool) -> str:
+    """names.classify, the quick way for a plain 8.3 entry without a long name."""
+    if not has_lfn and not nt_byte & FAT_NO_83NAME and quick_valid(raw):
+        return "shortonly"
+    return classify(raw, nt_byte, has_lfn, is_dir)
+
 
 @dataclass(frozen=True)
 class Listing:
-    entries: tuple[Entry, ...]
+    """The entries of one directory, column by column (a few bytes each), and its anomalies.
+
+    For entry n: `positions[n]` is where its short record starts in the directory's bytes (the rest
+    of the entry is read from that record), `long_names[n]` its attached long name or None, `slots[n]`
+    the number of LFN slots attached, `forms[n]` its form's index in FORM_NAMES, `widths[n]` the
+    length of its name as a path component.
+    """
+
+    positions: array.array[int]
+    long_names: list[str | None]
+    slots: bytearray
+    forms: bytearray
+    widths: array.array[int]
     anomalies: tuple[Anomaly, ...]
     label: str | None
+    dropped: int = 0  # anomalies past MAX_ANOMALIES, counted but not kept
+
+    def __len__(self) -> int:
+        return len(self.positions)
 
 
 @dataclass
@@ -64,12 +118,23 @@ class _Parser:
     def __init__(self, dir_path: str, is_root: bool) -> None:
         self.dir_path = dir_path
         self.is_root = is_root
-        self.entries: list[Entry] = []
+        self.positions = array.array("i")
+        self.long_names: list[str | None] = []
+        self.slots = bytearray()
+        self.forms = bytearray()
+        self.widths = array.array("i")
+        # for the duplicate checks at the end of the directory; dropped with the parser
+        self.names: list[str] = []
+        self.shorts: list[bytes] = []
         self.anomalies: list[Anomaly] = []
+        self.dropped = 0
         self.label: str | None = None
         self.chain: _Chain | None = None
 
     def note(self, code: str, detail: str, path: str | None = None) -> None:
+        if len(self.anomalies) >= MAX_ANOMALIES:  # the volume keeps no more than this in all
+            self.dropped += 1
+            return
         self.anomalies.append(Anomaly(code, self.dir_path if path is None else path, detail))
 
     def orphan(self, why: str) -> None:
@@ -85,6 +150,7 @@ class _Parser:
         self.chain.broken = True
 
     def feed(self, index: int, rec: bytes) -> None:
+        """One 32-byte record; `index` is its number in the directory."""
         attr = rec[11]
         is_slot = attr & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME
         if rec[0] == ENTRY_DELETED:
@@ -96,10 +162,10 @@ class _Parser:
         elif attr & (ATTR_VOLUME_ID | ATTR_DIRECTORY) == ATTR_VOLUME_ID:
             self.orphan(f"followed by a volume label at entry {index}")
             self.volume_label(rec)
-        elif rec[:11] in (DOT_NAME, DOTDOT_NAME):
+        elif rec[0] == 0x2E and rec[:11] in (DOT_NAME, DOTDOT_NAME):
             self.orphan(f"followed by a dot entry at entry {index}")
         else:
-            self.short(ShortEntry.unpack(rec))
+            self.short(index * DIR_ENTRY_SIZE, rec)
 
     def volume_label(self, rec: bytes) -> None:
         if not self.is_root:
@@ -143,7 +209,7 @@ class _Parser:
                 "lfn-cluster-nonzero", f"slot at entry {index} has first cluster {slot.LDIR_FstClusLO}"
             )
 
-    def take_long_name(self, raw: bytes) -> tuple[str | None, int, list[tuple[str, str]]]:
+    def take_long_name(self, raw: bytes) -> tuple[str | None, int, Sequence[tuple[str, str]]]:
         chain, self.chain = self.chain, None
         if chain is None or chain.broken:
             return None, 0, []
@@ -170,37 +236,32 @@ class _Parser:
         name, problems = decode_units(name_units)
         return name, chain.count, problems
 
-    def short(self, se: ShortEntry) -> None:
-        raw = se.DIR_Name
-        partial = self.chain.partial() if self.chain is not None and not self.chain.broken else None
-        long_name, slots, problems = self.take_long_name(raw)
-        shown = short_display(raw, se.DIR_NTRes)
-        name = long_name if long_name is not None else shown
-        path = f"{self.dir_path}/{path_component(name)}" if self.dir_path else path_component(name)
-        form = classify(raw, se.DIR_NTRes, long_name is not None, se.is_dir)
-        kind: EntryKind = "dir" if se.is_dir else "file"
-        entry = Entry(
-            path=path,
-            name=name,
-            long_name=long_name,
-            short_raw=raw,
-            short_display=shown,
-            nt_byte=se.DIR_NTRes,
-            attr=se.DIR_Attr,
-            kind=kind,
-            size=se.DIR_FileSize,
-            first_cluster=se.first_cluster,
-            form=form,
-            lfn_slots=slots,
-        )
-        self.entries.append(entry)
+    def path_of(self, name: str) -> str:
+        component = path_component(name)
+        return f"{self.dir_path}/{component}" if self.dir_path else component
+
+    def short(self, position: int, rec: bytes) -> None:
+        raw, attr, nt = rec[:11], rec[11], rec[12]
+        chain = self.chain
+        long_name, slots, problems = (None, 0, ()) if chain is None else self.take_long_name(raw)
+        name = long_name if long_name is not None else quick_display(raw, nt)
+        form = quick_classify(raw, nt, long_name is not None, bool(attr & ATTR_DIRECTORY))
+        self.positions.append(position)
+        self.long_names.append(long_name)
+        self.slots.append(slots)
+        self.forms.append(FORM_CODES[form])
+        self.widths.append(len(path_component(name)) if "/" in name else len(name))
+        self.names.append(name)
+        self.shorts.append(raw)
         for code, detail in problems:
-            dropped = f" (long name {partial!r} dropped)" if long_name is None else ""
-            self.note(code, detail + dropped, path)
-        if long_name is None and se.DIR_NTRes & 0x20:
-            self.note("nodual-flag-without-lfn", f"NT byte 0x{se.DIR_NTRes:02x} but no long name", path)
-        if form in ("standard", "unknown") and not valid_83(raw):
-            self.note("bad-short-name", f"short name bytes {raw.hex(' ')} are not a legal 8.3 name", path)
+            if long_name is None and chain is not None:
+                detail += f" (long name {chain.partial()!r} dropped)"
+            self.note(code, detail, self.path_of(name))
+        if long_name is None and nt & FAT_NO_83NAME:
+            self.note("nodual-flag-without-lfn", f"NT byte 0x{nt:02x} but no long name", self.path_of(name))
+        if form in ("standard", "unknown") and not quick_valid(raw):
+            detail = f"short name bytes {raw.hex(' ')} are not a legal 8.3 name"
+            self.note("bad-short-name", detail, self.path_of(name))
 
     def finish(self, ended: bool, tail: bytes) -> Listing:
         if ended:
@@ -212,25 +273,29 @@ class _Parser:
                 "lfn-unterminated-at-end", f"long-name slots for {self.chain.partial()!r} end the directory"
             )
         self.duplicates()
-        return Listing(tuple(self.entries), tuple(self.anomalies), self.label)
+        columns = (self.positions, self.long_names, self.slots, self.forms, self.widths)
+        return Listing(*columns, tuple(self.anomalies), self.label, self.dropped)
 
     def duplicates(self) -> None:
+        """Same 11 bytes or the same shown name as an earlier entry: one dict lookup per entry."""
         shorts: dict[bytes, int] = {}
         names: dict[str, int] = {}
-        for n, e in enumerate(self.entries):
-            first = shorts.setdefault(e.short_raw, n)
+        for n, (name, raw) in enumerate(zip(self.names, self.shorts, strict=True)):
+            first = shorts.setdefault(raw, n)
             if first != n:
-                where = self.entries[first].path
-                self.note(
-                    "duplicate-short-name",
-                    f"short name {e.short_raw.hex(' ')} also used by {where!r}",
-                    e.path,
-                )
-            other = names.setdefault(fold(e.name), n)
+                where = self.path_of(self.names[first])
+                detail = f"short name {raw.hex(' ')} also used by {where!r}"
+                self.note("duplicate-short-name", detail, self.path_of(name))
+            other = names.setdefault(name_key(name), n)
             if other != n:
-                self.note(
-                    "duplicate-name", f"name {e.name!r} also shown for {self.entries[other].path!r}", e.path
-                )
+                where = self.path_of(self.names[other])
+                detail = f"name {name!r} also shown for {where!r}"
+                self.note("duplicate-name", detail, self.path_of(name))
+
+
+def name_key(name: str) -> str:
+    """The case-insensitive key of a name (names.fold); ASCII names take the quick way."""
+    return name.upper() if name.isascii() else fold(name)
 
 
 def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
@@ -238,7 +303,17 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
     parser = _Parser(dir_path, is_root)
     usable = len(raw) - len(raw) % DIR_ENTRY_SIZE
     for index, pos in enumerate(range(0, usable, DIR_ENTRY_SIZE)):
-        if raw[pos] == ENTRY_FREE:
+        lead, attr = raw[pos], raw[pos + 11]
+        if lead == ENTRY_FREE:
             return parser.finish(True, raw[pos + DIR_ENTRY_SIZE : usable])
-        parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
+        if parser.chain is None and attr & _NOT_PLAIN == 0 and lead not in _SPECIAL_LEADS:
+            parser.short(pos, raw[pos : pos + DIR_ENTRY_SIZE])  # the common case, without feed's tests
+        else:
+            parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
     return parser.finish(False, b"")
+
+
+# An attribute with none of these bits, a lead byte other than these, and no long name open: a plain
+# short entry, which feed() would hand to short() after testing each of them.
+_NOT_PLAIN = ATTR_VOLUME_ID | 0x07  # ATTR_LONG_NAME needs all four low bits; a label has 0x08
+_SPECIAL_LEADS = frozenset([ENTRY_DELETED, 0x2E])

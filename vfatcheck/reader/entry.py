@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 EntryKind = Literal["file", "dir"]
 FORM_NAMES = ("standard", "nodual", "nodual-v1", "shortonly", "unknown")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     """Something the reader noticed. `code` is stable kebab-case (docs/reader.md lists them all).
 
@@ -22,8 +22,12 @@ class Anomaly:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
+    """One entry as the reader shows it. Read-only by convention: not frozen, because a scan makes
+    one per entry every time it is asked (millions, for a big directory tree), and a frozen
+    dataclass takes seven times as long to make."""
+
     path: str  # '/'-joined shown names from the root, no leading slash
     name: str  # the long name when a valid LFN is attached, else the displayed short name
     long_name: str | None
@@ -36,6 +40,8 @@ class Entry:
     first_cluster: int
     form: str  # standard | nodual | nodual-v1 | shortonly | unknown
     lfn_slots: int  # slots of the attached long name; 0 when none is attached
+    # position in Volume.entries of the scan that made it (-1 otherwise); not part of the record
+    index: int = field(default=-1, compare=False, repr=False)
 
     @property
     def short_hex(self) -> str:

@@ -27,9 +27,10 @@ class Snapshot:
     def by_cluster(self) -> dict[int, Entry]:
         return {e.first_cluster: e for e in self.entries if e.first_cluster}
 
-    @property
+    @cached_property
     def entries(self) -> tuple[Entry, ...]:
-        return self.volume.entries if self.volume is not None else ()
+        # made once: the reader makes Entry records on demand, and the checks compare them by identity
+        return tuple(self.volume.entries) if self.volume is not None else ()
 
     def children(self, directory: str) -> list[Entry]:
         return [e for e in self.entries if e.path.rpartition("/")[0] == directory]

@@ -1,0 +1,218 @@
+"""The entries of a scan, kept compactly, and what is asked of them afterwards: Entry records,
+lookups by name, content digests.
+
+An entry costs a few bytes here (where its short record lies, its parent, its form, its long name);
+the Entry record is made again from the image whenever one is asked for. So a directory of 65,536
+entries costs about as much memory as its own 2 MiB, and `ls` of an image streams.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import struct
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from vfatcheck.layout.direntry import ATTR_DIRECTORY
+from vfatcheck.reader.directory import name_key, quick_display
+from vfatcheck.reader.entry import FORM_NAMES, Entry
+from vfatcheck.reader.names import path_component
+from vfatcheck.reader.volume import FatVolume
+
+ROOT = -1  # the parent of the root directory's entries
+CLUSTER_AND_SIZE = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
+class EntryStore:
+    """Entries in scan order (depth first, each directory in on-disk order)."""
+
+    def __init__(self, fat: FatVolume) -> None:
+        self.fat = fat
+        # where each entry's short record lies in the image, in records of 32 bytes (records are
+        # 32-byte aligned), 4 bytes each up to 128 GiB
+        self.records = array.array("I" if fat.size < 1 << 37 else "q")
+        self.parents = array.array("i")  # the index of the directory holding it, or ROOT
+        self.slots = bytearray()
+        self.forms = bytearray()
+        self.longs: list[str | None] = []
+        self.dir_paths: dict[int, str] = {ROOT: ""}  # the path of every directory that was entered
+        self._children: dict[int, array.array[int]] | None = None
+        self._index: dict[int, dict[str, int]] = {}
+        self._digests: dict[int, str | None] | None = None  # by _key(first cluster, size)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def add(self, offset: int, parent: int, long_name: str | None, slots: int, form: int) -> int:
+        index = len(self.records)
+        self.records.append(offset >> 5)
+        self.parents.append(parent)
+        self.longs.append(long_name)
+        self.slots.append(slots)
+        self.forms.append(form)
+        return index
+
+    def record(self, index: int) -> bytes:
+        offset = self.records[index] << 5
+        return self.fat.record(offset)
+
+    def children(self, directory: int) -> Sequence[int]:
+        """The entries of a directory (an entry index or ROOT), in order; all are gathered on first use."""
+        if self._children is None:
+            self._children = {}
+            for index, parent in enumerate(self.parents):
+                kids = self._children.get(parent)
+                if kids is None:
+                    kids = self._children[parent] = array.array("i")
+                kids.append(index)
+        return self._children.get(directory, ())
+
+    def cluster_and_size(self, index: int) -> tuple[int, int, bool]:
+        """First cluster, size and whether it is a directory, straight from the record."""
+        rec = self.record(index)
+        hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
+        return hi << 16 | lo, size, bool(rec[11] & ATTR_DIRECTORY)
+
+    def entry(self, index: int) -> Entry:
+        rec = self.record(index)
+        raw, attr, nt = rec[:11], rec[11], rec[12]
+        hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
+        shown = quick_display(raw, nt)
+        long_name = self.longs[index]
+        name = shown if long_name is None else long_name
+        parent = self.dir_paths[self.parents[index]]
+        component = path_component(name)
+        return Entry(
+            path=f"{parent}/{component}" if parent else component,
+            name=name,
+            long_name=long_name,
+            short_raw=raw,
+            short_display=shown,
+            nt_byte=nt,
+            attr=attr,
+            kind="dir" if attr & ATTR_DIRECTORY else "file",
+            size=size,
+            first_cluster=hi << 16 | lo,
+            form=FORM_NAMES[self.forms[index]],
+            lfn_slots=self.slots[index],
+            index=index,
+        )
+
+    def lookup(self, directory: int, name: str) -> int | None:
+        """The first entry of `directory` (an entry index or ROOT) that `name` names, case-insensitively,
+        by its long name or its short name as shown. Each directory is indexed once, on first use."""
+        index = self._index.get(directory)
+        if index is None:
+            index = self._index[directory] = self._build_index(directory)
+        self.fat.work.indexed += 1
+        return index.get(name_key(name))
+
+    def _build_index(self, directory: int) -> dict[str, int]:
+        index: dict[str, int] = {}
+        view = self.fat.view
+        for child in self.children(directory):
+            offset = self.records[child] << 5
+            shown = quick_display(bytes(view[offset : offset + 11]), view[offset + 12])
+            long_name = self.longs[child]
+            name = shown if long_name is None else long_name
+            names = {shown, name, path_component(name)}
+            for name in names:
+                index.setdefault(name_key(name), child)
+            self.fat.work.indexed += len(names)
+        self.fat.work.check()
+        return index
+
+    def digest(self, first: int, size: int) -> str | None:
+        """SHA-256 of the content of a file of this store starting at cluster `first` (as
+        Volume.read_file gives it); None when not hashed because the hash budget ran out (only
+        images whose chains overlap get there)."""
+        if size == 0 or first == 0:
+            return EMPTY_DIGEST
+        if self._digests is None:
+            self._digests = self._hash_all()
+        key = _key(first, size)
+        if key not in self._digests:  # not a file of this volume: hash it on its own
+            self._digests.update(self._hash_chain(first, [size]))
+        return self._digests[key]
+
+    def _hash_all(self) -> dict[int, str | None]:
+        """Every file's digest, each chain hashed once: files that start at the same cluster share
+        one walk, the hash is copied at each of their sizes. Chains that run into each other are
+        hashed again from each start, until the budget (Work.hash_budget) is spent."""
+        sizes: dict[int, set[int]] = {}
+        for n in range(len(self)):
+            first, size, is_dir = self.cluster_and_size(n)
+            if not is_dir and size and first:
+                sizes.setdefault(first, set()).add(size)
+        out: dict[int, str | None] = {}
+        for first, wanted in sizes.items():
+            out.update(self._hash_chain(first, sorted(wanted)))
+        return out
+
+    def _hash_chain(self, first: int, sizes: Sequence[int]) -> dict[int, str | None]:
+        fat, work = self.fat, self.fat.work
+        cluster_size = fat.geometry.cluster_size
+        out: dict[int, str | None] = {}
+        hasher = hashlib.sha256()
+        done, pending = 0, 0
+        spent = False
+        for cluster in fat.content_clusters(first, -(-sizes[-1] // cluster_size)):
+            if work.hashed >= work.hash_budget:
+                spent = True
+                break
+            piece = fat.cluster_view(cluster)
+            while pending < len(sizes) and done + len(piece) >= sizes[pending]:
+                tail = hasher.copy()
+                tail.update(piece[: sizes[pending] - done])
+                out[_key(first, sizes[pending])] = tail.hexdigest()
+                pending += 1
+            hasher.update(piece)
+            done += len(piece)
+            work.hashing(len(piece))
+        rest = None if spent else hasher.hexdigest()  # a chain shorter than the size: short content
+        out.update((_key(first, size), rest) for size in sizes[pending:])
+        return out
+
+
+def _key(first: int, size: int) -> int:
+    return first << 32 | size
+
+
+class EntryView(Sequence[Entry]):
+    """Volume.entries: a sequence of Entry records made on demand from the store."""
+
+    def __init__(self, store: EntryStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Entry, ...]: ...
+    def __getitem__(self, index: int | slice) -> Entry | tuple[Entry, ...]:
+        if isinstance(index, slice):
+            return tuple(self._store.entry(n) for n in range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("entry index out of range")
+        return self._store.entry(index)
+
+    def __iter__(self) -> Iterator[Entry]:
+        store = self._store
+        for n in range(len(store)):
+            yield store.entry(n)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} entries>"
