@@ -85,4 +85,4 @@ def test_dot_and_slash_long_names_are_anomalies_and_their_paths_unambiguous() ->
     codes = {(a.code, a.path) for a in volume.anomalies}
     assert {("lfn-dot-name", "\\x2e"), ("lfn-slash", "a\\x2fb.txt")} <= codes
     found = {p: volume.find(p) for p in paths}
-    assert all(found[p] is paths[p] for p in paths)
+    assert all(found[p] == paths[p] for p in paths)
