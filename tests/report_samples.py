@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
-from vfatcheck.verdicts import CaseInfo, ParserInfo, RunReport, Verdict
+from vfatcheck.verdicts import CaseInfo, ImageWarning, ParserInfo, RunReport, Verdict
 
 SCRIPT_NAME = "<script>document.documentElement.dataset.pwned='1'</script>.txt"
 IMG_NAME = '<img src=x onerror="document.documentElement.dataset.pwned=1">.txt'
@@ -71,7 +71,18 @@ SPECIAL: dict[tuple[str, str, str, int | None], tuple[str, str, str]] = {
         "NFD, not NFC",
     ),
     ("hostile-script", "7zip", "nodual", None): ("mangled", IMG_NAME, BIDI_NAME),
+    ("bad-checksum", "dissect.fat", "standard", 16): ("lenient", "checksum.txt", "malformed, its own"),
+    ("cjk-wide", "mtools", "standard", 16): ("unspellable", "______~1.TXT", "outside code page 437"),
+    ("ascii-long", "reference", "standard", 16): (
+        "fsck-would-restore",
+        "A rather long file name.txt",
+        "back",
+    ),
 }
+WARNING = ImageWarning(
+    "fat16-nodual", "nodual", 16, "7zip", "26.02", "warning", "7zip-headers-error", "Headers Error",
+    "7zz l -slt -tFAT -sccUTF-8 -- fat16-nodual.img",
+)  # fmt: skip
 
 
 def _row(case: str, parser: ParserInfo, form: str, fat: int) -> Verdict:
@@ -97,6 +108,9 @@ def _row(case: str, parser: ParserInfo, form: str, fat: int) -> Verdict:
         seen=seen,
         detail=detail,
         short_hex="0141424358312020545854" if form == "nodual" else "4c4f4e4746497e31545854",
+        command=""
+        if verdict in ("ok", "unavailable")
+        else f"{parser.name}-tool fat{fat}-{form}.img '{seen}'",
     )
 
 
@@ -119,6 +133,7 @@ def sample_report() -> RunReport:
         cases=CASES,
         results=results,
         meta={"host": "ci <b>runner</b>"},
+        warnings=(WARNING,),
     )
 
 

@@ -1,4 +1,5 @@
-"""ChaN FatFs back-end (fatfs-ng 0.1.16): pure helpers, live reads in a child interpreter, crash and hang."""
+"""ChaN FatFs back-end (fatfs-ng 0.1.16, FatFs R0.16 built with FF_LFN_UNICODE 0, FF_CODE_PAGE 437):
+pure helpers, live reads in a child interpreter, crash and hang."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def test_paths_are_code_page_437_bytes() -> None:
     assert fatfs.encode_path("Dir One/¢ cent.txt") == b"0:/Dir One/\x9b cent.txt"
     assert fatfs.encode_path("Ω omega.txt") == b"0:/\xea omega.txt"
     assert fatfs.encode_path("ø slash.txt") is None  # not in code page 437
+    assert fatfs.encode_path("a\\x5cb/\\x2e") == b"0:/a\\b/."  # spelled names go in as their bytes
+
+
+def test_listed_names_are_decoded_from_code_page_437() -> None:
+    assert fatfs.listed_name(b"Caf\x82 cr\x8ame.txt", "Caf\ufffd cr\ufffdme.txt") == ("Café crème.txt", None)
+    name, how = fatfs.listed_name(None, "Caf\ufffd.txt")
+    assert name == "Caf\ufffd.txt" and how is not None and "get_name" in how
 
 
 def test_sector_size_comes_from_the_boot_sector() -> None:
@@ -57,16 +65,16 @@ def test_live_standard_image(standard: Path) -> None:
     extra = ["Dir One", "nope.txt", "LONGFI~1.TXT", "LONG FILE NAME.TXT", "Dir One\\Sub Dir", "ø.txt"]
     reading = fatfs.BACKEND.read(standard, [*FILES, *extra])
     assert reading.status == "ok", reading.detail
-    assert reading.version == "fatfs-ng 0.1.16"
+    assert reading.version == "fatfs-ng 0.1.16 (FatFs OEM API: FF_LFN_UNICODE 0, FF_CODE_PAGE 437)"
     listed = {e.path: e for e in reading.entries}
-    mangled = "\ufffdn\ufffdc\ufffdd\ufffd.txt"  # the binding decodes CP437 bytes as UTF-8
-    assert set(listed) == {*FILES, "Dir One", "Dir One/Sub Dir", "Empty Dir"} - {"Ünïcödé.txt"} | {mangled}
-    assert "decoding" in listed[mangled].extra and listed[mangled].sha256 is None
+    # rule 2: FatFs gives CP437 bytes; decoded as such, Ünïcödé.txt is listed and read by its own name
+    assert set(listed) == {*FILES, "Dir One", "Dir One/Sub Dir", "Empty Dir"}
+    assert all("decoding" not in e.extra for e in reading.entries)
     assert all(e.short_name is None for e in reading.entries)
     found = {x.path: x for x in reading.lookups}
     for path, content in FILES.items():
         assert found[path].found and found[path].sha256 == digest(content), path
-        assert path == "Ünïcödé.txt" or listed[path].sha256 == digest(content)
+        assert listed[path].sha256 == digest(content)
     assert found["Dir One"].found and found["Dir One"].sha256 is None
     # ff.c dir_find: case-insensitive, matches the 8.3 name too, and `\` separates like `/`
     assert (
@@ -75,6 +83,13 @@ def test_live_standard_image(standard: Path) -> None:
     assert found["nope.txt"].error == "f_stat: FR_NO_FILE"
     assert found["ø.txt"].error == "not representable in code page 437"
     assert hashlib.sha256(standard.read_bytes()).hexdigest() == before
+
+
+def test_reproducer_names_the_code_page_437_bytes() -> None:
+    listing = fatfs.BACKEND.reproducer("img.img", "Dir/")
+    assert "pyf_opendir(d, b'0:/Dir')" in listing and listing.startswith("python3 - <<'EOF'")
+    opening = fatfs.BACKEND.reproducer("img.img", "Dir/Caf\u00e9.txt")
+    assert "pyf_stat(b'0:/Dir/Caf\\x82.txt', i)" in opening
 
 
 @live_fatfs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from vfatcheck.compare import (
     compare,
     expected_entries,
     expected_paths,
-    legal_short,
     seen_parent,
     short_display,
 )
@@ -101,13 +101,32 @@ def test_ok_when_name_content_lookup_and_short_name_agree() -> None:
     )
 
 
-@pytest.mark.parametrize("shown", ["~\x01\x02/\x03\x04\x05\x06.TXT", "", "   ", "A?B.TXT", "TOOLONGNAME.TXT"])
-def test_cosmetic_when_the_short_name_is_garbage_or_blank(shown: str) -> None:
-    v = row(
-        run(manifest(entry(short=b"~\x01\x02/\x03\x04\x05\x06TXT", nt=0x20)), reading(seen(short_name=shown)))
-    )
-    assert v.verdict == "cosmetic"
-    assert "7e0102" in v.detail and repr(shown) in v.detail
+DUMMY = b"~\x01\x02/\x03\x04\x05\x06TXT"
+SHOWN = Capabilities(short_names=True, content=True, lookups=True, short_names_shown=True)
+
+
+@pytest.mark.parametrize("shown", ["~\x01\x02/\x03\x04\x05\x06.TXT", "~\\x01\\x02/\\x03\\x04\\x05\\x06.TXT"])
+def test_a_faithful_dummy_is_ok_from_a_library_and_cosmetic_in_a_listing(shown: str) -> None:
+    m = manifest(entry(short=DUMMY, nt=0x20))
+    assert row(run(m, reading(seen(short_name=shown)))).verdict == "ok"
+    v = row(run(m, reading(seen(short_name=shown)), SHOWN))
+    assert v.verdict == "cosmetic" and "illegal 8.3 name" in v.detail and DUMMY.hex() in v.detail
+
+
+@pytest.mark.parametrize("shown", ["", "   ", "^^^^^^^^.TXT", "_~__/___.TXT"])
+def test_a_lossy_short_name_is_cosmetic_everywhere(shown: str) -> None:
+    m = manifest(entry(short=DUMMY, nt=0x20))
+    for caps in (ALL, SHOWN):
+        v = row(run(m, reading(seen(short_name=shown)), caps))
+        assert v.verdict == "cosmetic" and "lossy" in v.detail and repr(shown.rstrip()) in v.detail
+
+
+def test_a_short_name_in_another_code_page_names_both() -> None:
+    m = manifest(entry("C001/\u03a3\u03af\u03c3\u03c5\u03c6\u03bf\u03c2.txt", short=b"\xe4_\xe4_\xe8_~1TXT"))
+    name = "C001/\u03a3\u03af\u03c3\u03c5\u03c6\u03bf\u03c2.txt"
+    v = row(run(m, reading(seen(name, short_name="\u00f5_\u00f5_\u00de_~1.TXT"))), name)
+    assert v.verdict == "cosmetic" and "code page 850" in v.detail and "code page 437" in v.detail
+    assert row(run(m, reading(seen(name, short_name="\u03a3_\u03a3_\u03a6_~1.TXT"))), name).verdict == "ok"
 
 
 def test_no_cosmetic_when_the_parser_does_not_expose_short_names() -> None:
@@ -193,6 +212,60 @@ def test_misattached_when_an_orphan_name_lands_on_the_next_file() -> None:
     assert row(rows, "C001/Stale long name.txt").verdict == "ok"
 
 
+def test_lenient_when_a_malformed_but_unambiguous_long_name_is_shown() -> None:
+    m = manifest(entry(shown_as="short", defect="zero-padding"))
+    v = row(run(m, reading(seen())))
+    assert v.verdict == "lenient" and "zero-padding" in v.detail
+    assert row(run(m, reading(seen("C001/LONGFI~1.TXT")))).verdict == "ok"
+
+
+def test_a_lost_long_name_on_a_mixed_case_8_3_name_is_not_a_case_change() -> None:
+    m = manifest(entry("C001/ReadMe.txt", short=b"README  TXT"))
+    v = row(run(m, reading(seen("C001/README.TXT"))), "C001/ReadMe.txt")
+    assert v.verdict == "mangled" and "long name lost" in v.detail
+    plain = manifest(replace(entry("C001/readme.txt", short=b"README  TXT", nt=0x18), lfn_slots=0))
+    v = row(run(plain, reading(seen("C001/README.TXT"))), "C001/readme.txt")
+    assert v.verdict == "case-changed" and "NT case bits 0x18" in v.detail
+
+
+def test_pairing_by_data_prefers_the_hash_a_lookup_of_the_listed_path_gave() -> None:
+    a = entry("C001/First empty long name.txt", content=b"")
+    b = entry("C001/Second empty long name.txt", content=b"")
+    c = entry("C001/Third long name.txt", content=b"abc")
+    listed = [SeenEntry("C001/X", "X", "file", None, 3), SeenEntry("C001/Y", "Y", "file", None, 0)]
+    r = reading(*listed, lookups=[Lookup("C001/X", True, digest(b"abc"))])
+    rows = run(manifest(a, b, c), r)
+    assert row(rows, "C001/Third long name.txt").seen == "C001/X"
+    assert "paired by content" in row(rows, "C001/Third long name.txt").detail
+    assert "position (2 files of 0 bytes)" in row(rows, "C001/First empty long name.txt").detail
+
+
+def test_parser_error_for_the_entries_of_a_directory_the_parser_failed_in() -> None:
+    m = manifest(entry("C001/Sub", "dir", short=b"SUB        "), entry("C001/Sub/inner long.txt"))
+    msg = Message("error", "tool-directory-error", "InvalidDirectoryError: second 0x40 slot", "C001/Sub")
+    r = reading(seen("C001/Sub", None, "SUB", "dir"), messages=[msg])
+    v = row(run(m, r), "C001/Sub/inner long.txt")
+    assert v.verdict == "parser-error" and "InvalidDirectoryError" in v.detail
+    gone = reading(messages=[Message("error", "tool-directory-error", "boom", "C001")])
+    assert [x.verdict for x in run(m, gone)[1:]] == ["parser-error", "parser-error"]
+
+
+def test_unspellable_when_the_build_cannot_spell_the_name() -> None:
+    caps = Capabilities(short_names=False, content=True, lookups=True, codepage="cp437")
+    m = manifest(entry("C001/\u65e5\u672c.txt", short=b"__~1    TXT"))
+    r = reading(seen("C001/__~1.TXT"), lookups=[Lookup("C001/\u65e5\u672c.txt", False, error="not in 437")])
+    v = row(run(m, r, caps), "C001/\u65e5\u672c.txt")
+    assert v.verdict == "unspellable" and "code page 437" in v.detail and "(explained)" in v.detail
+    assert row(run(m, r), "C001/\u65e5\u672c.txt").verdict == "unreachable"
+
+
+def test_fsck_would_restore_a_long_name() -> None:
+    m = manifest(entry(shown_as="short", defect="lfn-cluster-nonzero"))
+    msg = Message("error", "fsck-would-restore", "long name restored", LONG)
+    v = row(run(m, reading(seen(), messages=[msg])))
+    assert v.verdict == "fsck-would-restore" and "(explained)" in v.detail
+
+
 def test_unreachable_when_listed_but_not_opened() -> None:
     r = reading(seen(), lookups=[Lookup(LONG, False, error="ENOENT")])
     v = row(run(manifest(entry()), r))
@@ -201,14 +274,15 @@ def test_unreachable_when_listed_but_not_opened() -> None:
     assert row(run(manifest(entry()), r, no_lookups)).verdict == "ok"
 
 
-def test_reachable_by_another_code_page_spelling() -> None:
+def test_a_name_in_another_code_page_is_found_and_named() -> None:
     m = manifest(entry("C001/Kanji lead.txt", short=b"\x05\xe5\xe5        ", shown_as="short"))
     assert expected_paths(m) == ["C001", "C001/\u03c3\u03c3\u03c3", "C001/\u00d5\u00d5\u00d5"]
     r = reading(
         seen("C001/\u00d5\u00d5\u00d5", short_name=None),
         lookups=[Lookup("C001/\u03c3\u03c3\u03c3", False), Lookup("C001/\u00d5\u00d5\u00d5", True)],
     )
-    assert row(run(m, r), "C001/Kanji lead.txt").verdict == "ok"
+    v = row(run(m, r), "C001/Kanji lead.txt")
+    assert v.verdict == "cosmetic" and "code page 850" in v.detail
 
 
 def test_content_differs() -> None:
@@ -283,10 +357,31 @@ def test_children_are_matched_under_a_mangled_parent() -> None:
     assert [v.verdict for v in run(m, r)] == ["ok", "mangled", "ok"]
 
 
-def test_lone_surrogates_count_as_u_fffd() -> None:
-    m = manifest(entry("C001/Lone \ufffd.txt"))
-    v = row(run(m, reading(seen("C001/Lone \ud800.txt"))), "C001/Lone \ufffd.txt")
-    assert (v.verdict, v.seen) == ("ok", "C001/Lone \ufffd.txt")
+@pytest.mark.parametrize(
+    "shown", ["Lone \\ud800.txt", "Lone \ufffd.txt", "Lone ?.txt", "Lone _.txt", "Lone \\xed\\xa0\\x80.txt"]
+)
+def test_a_lone_surrogate_is_shown_right_by_its_escape_or_a_stand_in(shown: str) -> None:
+    m = manifest(entry("C001/Lone \ufffd.txt", defect="lone-surrogate"))
+    assert expected_paths(m) == [
+        "C001",
+        "C001/Lone \ufffd.txt",
+        "C001/Lone ?.txt",
+        "C001/Lone _.txt",
+        "C001/Lone \\xed\\xa0\\x80.txt",
+    ]
+    assert expected_entries(m)[1].path == "C001/Lone \\ud800.txt"
+    v = row(run(m, reading(seen("C001/" + shown))), "C001/Lone \ufffd.txt")
+    assert (v.verdict, v.seen) == ("ok", "C001/" + shown)
+
+
+def test_a_lone_surrogate_is_opened_by_the_listed_spelling_only() -> None:
+    m = manifest(entry("C001/Lone \ufffd.txt", defect="lone-surrogate"))
+    tried = [Lookup("C001/Lone \ufffd.txt", False), Lookup("C001/Lone _.txt", False, error="not found")]
+    assert (
+        row(run(m, reading(seen("C001/Lone ?.txt"), lookups=tried)), "C001/Lone \ufffd.txt").verdict == "ok"
+    )
+    v = row(run(m, reading(seen("C001/Lone _.txt"), lookups=tried)), "C001/Lone \ufffd.txt")
+    assert v.verdict == "unreachable" and "'C001/Lone _.txt': not found" in v.detail
 
 
 def test_expected_paths_follow_shown_parent_names_and_skip_absent_ones() -> None:
@@ -306,18 +401,16 @@ def test_short_display() -> None:
     assert short_display(b"AB CD   TXT") == "AB CD.TXT"
 
 
-def test_legal_short() -> None:
-    assert all(
-        legal_short(n)
-        for n in ("README.TXT", "readme.txt", "LONGFI~1.TXT", "A", "AB CD.TXT", "\u00c9COLE.TXT")
-    )
-    bad = ("", " AB.TXT", "A/B.TXT", "A.B.C", "ABCDEFGHI.TXT", "A.TEXT", "A\x01.TXT", "A.", "\ufffdX.TXT")
-    assert not any(legal_short(n) for n in bad)
-
-
 def test_seen_parent_keeps_a_slash_inside_a_name() -> None:
     assert seen_parent(SeenEntry("C001//~\x01.TXT", "/~\x01.TXT", "file")) == "C001"
     assert seen_parent(SeenEntry("top.txt", "top.txt", "file")) == ""
+
+
+def test_a_backend_that_does_not_spell_its_names_is_respelled() -> None:
+    m = manifest(entry("C001/a\\b.c", defect="illegal-lfn-chars"))
+    assert expected_entries(m)[1].path == "C001/a\\x5cb.c"
+    v = row(run(m, reading(seen("C001/a\\b.c", name="a\\b.c"))), "C001/a\\b.c")
+    assert (v.verdict, v.seen) == ("ok", "C001/a\\x5cb.c")
 
 
 SHORT_ONLY = Capabilities(short_names=True, content=True, lookups=True, short_names_only=True)
@@ -345,14 +438,15 @@ def test_a_short_names_only_parser_is_judged_against_the_8_3_view() -> None:
 
 def test_a_nodual_dummy_in_the_8_3_view_is_its_raw_bytes() -> None:
     dummy = bytes.fromhex("7e061d100b7c2f03545854")
-    shown_name = short_display(dummy)
+    shown_name = short_display(dummy)  # as DOS prints it: the bytes, '/' and control bytes included
     m = manifest(entry(short=dummy, nt=0x20))
-    assert expected_entries(m, short_only=True)[1].path == f"C001/{shown_name}"
+    assert expected_entries(m, short_only=True)[1].path == "C001/~\\x06\\x1d\\x10\\x0b|\\x2f\\x03.TXT"
     assert expected_entries(m)[1].path == LONG
-    unopened = Lookup(f"C001/{shown_name}", False, error="not tried")
+    unopened = Lookup("C001/" + shown_name.replace("/", "\\x2f"), False, error="not tried")
     r = reading(seen(f"C001/{shown_name}", short_name=shown_name, name=shown_name), lookups=[unopened])
-    verdict = row(run(m, r, SHORT_ONLY))
-    assert verdict.verdict == "unreachable" and "cosmetic: short name shown as" in verdict.detail
+    listing = replace(SHORT_ONLY, short_names_shown=True)
+    verdict = row(run(m, r, listing))
+    assert verdict.verdict == "unreachable" and "cosmetic: the 8.3 column shows a person" in verdict.detail
 
 
 def test_a_short_names_only_reader_is_judged_against_the_8_3_view() -> None:

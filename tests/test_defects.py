@@ -239,3 +239,30 @@ def test_slot_units_helper_round_trip() -> None:
     raw = struct.pack("<13H", *range(1, 14))
     rec = LfnSlot(0x41, raw[:10], ATTR_LONG_NAME, 0, 7, raw[10:22], 0, raw[22:]).pack()
     assert name_units([rec]) == list(range(1, 14))
+
+
+@pytest.mark.parametrize("defect", sorted(d.name for d in DEFECTS.values() if d.shown_as == "absent"))
+def test_a_deleted_entry_leaves_its_clusters_free(defect: str) -> None:
+    """Rule 6: a short entry deleted (0xE5), zeroed or removed frees its clusters, as a real deletion
+    does (the data stays); an intact entry after an end mark keeps them (fsck.fat 4.2 still reads it)."""
+    from vfatcheck.builder import build_image
+    from vfatcheck.layout.fat import unpack_fat
+    from vfatcheck.model import Item
+
+    content = b"gone" * 300
+    gone = Item("Gone long name.txt", content=content, defect=defect)
+    built = build_image([Item("Kept long name.txt", content=b"kept"), gone], fat=16, form="standard")
+    geo = built.manifest.geometry
+    start = geo["reserved_sectors"] * geo["bytes_per_sector"]
+    fat = unpack_fat(built.data[start : start + geo["fat_sectors"] * geo["bytes_per_sector"]], 16, 64)
+    used = [n for n in range(2, 64) if fat[n]]
+    deleted = defect in ("deleted-short", "orphan-slots", "dangling-lfn", "all-nul-short")
+    # the visible file keeps its one cluster; the other file's three go with its short entry
+    assert len(used) == (1 if deleted else 4), used
+    assert content[:512] in built.data  # its data stays where it was written
+
+
+def test_dummy_lead_05_keeps_the_july_2009_fingerprint() -> None:
+    dummy = b"~\x03\x10\x1d\x10\x15/\x10TXT"
+    out = short(apply("dummy-lead-05", records(alias=dummy, nt=0x20))[-1]).DIR_Name
+    assert out[0] == 0x05 and out[:8].count(b"~") == 1 and out[:8].count(b"/") == 1

@@ -94,7 +94,8 @@ def test_index_lists_the_catalogue_with_its_regenerate_command() -> None:
         )
         assert (ROOT / record["manifest"]).is_file()
     assert not list((ROOT / "images").glob("fat32-*")), "FAT32 images are rebuilt, not committed"
-    assert sum(p.stat().st_size for p in ROOT.rglob("*") if p.is_file()) < 8_000_000
+    # 0.2: three more cases and a baseline of 22 back-ends in three forms (1.2 MB gzipped) made 8.0 MB
+    assert sum(p.stat().st_size for p in ROOT.rglob("*") if p.is_file()) < 9_000_000
 
 
 @needs_committed

@@ -253,3 +253,10 @@ def test_script_filters_opens_evidence_and_runs_no_hostile_code(
     assert panel.count('<td class="v-mangled">mangled</td>') == 3
     assert "&lt;script&gt;document.documentElement.dataset.pwned='1'&lt;/script&gt;.txt" in panel
     assert "&lt;img src=x onerror=" in panel and "<img" not in panel
+
+
+def test_image_level_messages_and_commands_are_on_the_page(report: RunReport) -> None:
+    page = render_html(report)
+    assert '<section id="warnings">' in page and "Headers Error" in page
+    assert "7zz l -slt -tFAT -sccUTF-8 -- fat16-nodual.img" in page
+    assert "mtools-tool fat16-standard.img" in page  # a row's command travels in the evidence JSON

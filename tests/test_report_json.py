@@ -15,7 +15,15 @@ import pytest
 from report_samples import big_report, sample_report
 
 from vfatcheck.reports.jsonreport import load_report, render_json
-from vfatcheck.verdicts import SCHEMA_VERSION, VERDICTS, CaseInfo, ParserInfo, RunReport, Verdict
+from vfatcheck.verdicts import (
+    SCHEMA_VERSION,
+    VERDICTS,
+    CaseInfo,
+    ImageWarning,
+    ParserInfo,
+    RunReport,
+    Verdict,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "report-schema.json"
 ISSUE_FIELDS = {
@@ -52,7 +60,12 @@ def test_schema_follows_the_model() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     defs = schema["$defs"]
     assert tuple(defs["verdict"]["enum"]) == VERDICTS
-    for name, cls in (("result", Verdict), ("parser", ParserInfo), ("case", CaseInfo)):
+    for name, cls in (
+        ("result", Verdict),
+        ("parser", ParserInfo),
+        ("case", CaseInfo),
+        ("warning", ImageWarning),
+    ):
         assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}
     assert set(schema["properties"]) == {f.name for f in dataclasses.fields(RunReport)}
     assert set(defs["result"]["required"]) >= ISSUE_FIELDS
@@ -118,9 +131,11 @@ def test_schema_and_loader_both_refuse(validator: jsonschema.Draft202012Validato
 
 
 def test_other_schema_version_is_refused_by_name(validator: jsonschema.Draft202012Validator) -> None:
-    raw = _mutate(lambda r: r.update(schema_version=2))
+    raw = _mutate(lambda r: r.update(schema_version=3))
     assert list(validator.iter_errors(raw))
-    with pytest.raises(ValueError, match="schema_version 2 is not supported; this vfatcheck reads version 1"):
+    with pytest.raises(
+        ValueError, match="schema_version 3 is not supported; this vfatcheck reads versions 1 and 2"
+    ):
         load_report(json.dumps(raw))
     raw.pop("schema_version")
     with pytest.raises(ValueError, match="no schema_version"):

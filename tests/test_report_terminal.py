@@ -17,7 +17,7 @@ from vfatcheck.verdicts import SEVERITY, VERDICTS, CaseInfo, RunReport, worst
 
 SGR = re.compile("\x1b\\[[0-9;]*m")
 # The one-character codes of the legend, restated as the test's oracle.
-CODES = dict(zip(VERDICTS, "!TEXAUDMF+Cc-.", strict=True))
+CODES = dict(zip(VERDICTS, "!TEXAUDMFS+CLRc-.", strict=True))
 
 
 def columns(text: str) -> int:
@@ -159,7 +159,7 @@ def test_timings_only_when_asked(report: RunReport) -> None:
 def test_max_problems_says_how_many_are_left_out(report: RunReport) -> None:
     text = render_terminal(report, color=False, max_problems=3)
     assert len(problem_titles(text)) == 3
-    assert "... and 10 more" in text
+    assert "... and 13 more" in text
 
 
 class Tty(io.StringIO):
@@ -241,3 +241,11 @@ def test_progress_from_many_threads_never_interleaves_or_goes_back() -> None:
         shown.append(int(m.group(1)))
     assert shown == sorted(shown) and shown[-1] == 1600
     assert "after close" not in stream.getvalue()
+
+
+def test_every_problem_carries_its_command_and_image_messages_are_listed(report: RunReport) -> None:
+    text = render_terminal(report, color=False)
+    assert "       command  mtools-tool fat16-standard.img '______~1.TXT'" in text
+    assert "Image-level messages (1)" in text
+    assert "7zip 26.02  fat16-nodual.img  warning: Headers Error" in text
+    assert "      command: 7zz l -slt -tFAT -sccUTF-8 -- fat16-nodual.img" in text

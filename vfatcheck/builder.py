@@ -30,7 +30,10 @@ from vfatcheck.layout.direntry import (
     ATTR_ARCHIVE,
     ATTR_DIRECTORY,
     ATTR_LONG_NAME,
+    ATTR_LONG_NAME_MASK,
     DIR_ENTRY_SIZE,
+    ENTRY_DELETED,
+    ENTRY_FREE,
     ShortEntry,
 )
 from vfatcheck.layout.dostime import DEFAULT_TIMESTAMP, DosTimestamp
@@ -41,6 +44,8 @@ from vfatcheck.names.forms import ALIAS_STYLES, AliasStyle, NameRecords, NeedsLo
 from vfatcheck.rng import SeededRandom32
 
 FIRST_CLUSTER = 2
+# The code page of the aliases' bytes 0x80-0xFF: vfatcheck.names.alias encodes them in 437, Linux's default.
+ALIAS_CODEPAGE = "cp437"
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,8 @@ def build_image(
         raise UserInputError(f"the root directory needs {root_count} entries, a FAT{fat} root holds 512")
     geo = _choose_geometry(fat, size_mb, fits, root_count)
     layout = layout_for(geo)
-    manifest = Manifest(fat, form, seed, alias_style, geo.as_dict() | _ids(seed), tuple(layout.entries))
+    entries = tuple(layout.entries)
+    manifest = Manifest(fat, form, seed, alias_style, geo.as_dict() | _ids(seed), entries, ALIAS_CODEPAGE)
     return BuiltImage(write_image(geo, layout, volume_id(seed), alloc), manifest)
 
 
@@ -265,7 +271,12 @@ def lay_out(
         siblings = layout.dir_entries[node.parent]
         if node.defect is not None:
             previous = _last_short(layout.entries, node.parent)
-            recs = _defect(node.defect, node.path).apply(recs, DefectContext(previous_short=previous))
+            defect = _defect(node.defect, node.path)
+            recs = defect.apply(recs, DefectContext(previous_short=previous))
+            if _short_gone(recs) and node.kind == "file" and first:
+                # its short entry is deleted, zeroed or gone: nothing reaches its clusters, so they
+                # are free, as a real deletion leaves them (the data stays); fsck finds nothing lost
+                layout.file_chains.pop()
         if node.kind == "dir":
             parent_first = layout.chains[node.parent][0] if node.parent else 0
             layout.dir_entries[node.path] = [
@@ -300,6 +311,13 @@ def _allocate_own(layout: Layout, node: Node, geo: Geometry) -> int:
         layout.files.append((first, node.content))
         layout.file_chains.append(chain)
     return first
+
+
+def _short_gone(recs: Sequence[bytes]) -> bool:
+    """No live short entry ends the records: a deletion (0xE5), a free mark (0x00) or only slots."""
+    last = recs[-1] if recs else b""
+    is_slot = len(last) == DIR_ENTRY_SIZE and last[11] & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME
+    return not last or is_slot or last[0] in (ENTRY_DELETED, ENTRY_FREE)
 
 
 def _entry(name11: bytes, attr: int, nt: int, first: int, size: int, ts: DosTimestamp) -> ShortEntry:
@@ -341,7 +359,9 @@ def _manifest_entry(node: Node, recs: Sequence[bytes], rec: NameRecords) -> Mani
         long_name=node.name,
         short_hex=(last[:11] if is_short else rec.name11).hex(),
         nt_byte=last[12] if is_short else rec.nt_byte,
-        lfn_slots=sum(1 for r in recs if len(r) == DIR_ENTRY_SIZE and r[11] == ATTR_LONG_NAME),
+        lfn_slots=sum(
+            1 for r in recs if len(r) == DIR_ENTRY_SIZE and r[11] & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME
+        ),
         size=len(node.content),
         sha256=digest(node.content) if node.kind == "file" else None,
         defect=node.defect,

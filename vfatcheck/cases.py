@@ -98,11 +98,12 @@ def _d(
     form: str = "standard",
     before: tuple[str, ...] = (),
     after: tuple[Spec, ...] = (),
+    fats: tuple[int, ...] = (16,),
 ) -> Case:
-    """One damaged entry (after `before`, then `after`) on FAT16, in the one form it is about; the
-    reason is the defect's own."""
+    """One damaged entry (after `before`, then `after`) on FAT16 (or `fats`), in the one form it is
+    about; the reason is the defect's own."""
     specs = (*(Spec(p) for p in before), Spec(name, defect=defect), *after)
-    return Case(id, "defect", DEFECTS[defect].reason, specs, isolated, (form,), (16,))
+    return Case(id, "defect", DEFECTS[defect].reason, specs, isolated, (form,), fats)
 
 
 _BASIC = (
@@ -328,6 +329,43 @@ def _short_defects() -> list[Case]:
     ]
 
 
+def _descent() -> list[Case]:
+    """Directories and dummies parsers must get right to descend into them or open them, after every
+    other case so that those keep their directory numbers: two 0x05-lead dummies (defect group: they
+    hold a defect) and non-ASCII directory names (descent group)."""
+    lead = Spec("Outer directory/Lead five directory", "dir", defect="dummy-lead-05")
+    greek = (
+        "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03cc\u03c2 \u03c6\u03ac\u03ba\u03b5\u03bb\u03bf\u03c2"
+    )
+    return [
+        Case(
+            "dir-lead-05-deep",
+            "defect",
+            "C41/C36: a July 2009 directory dummy whose byte 0 is 0x05, one level down, a file in it",
+            (lead, Spec("Outer directory/Lead five directory/Inside it.txt")),
+            forms=("nodual",),
+        ),
+        Case(
+            "file-lead-05-fat12",
+            "defect",
+            "C41 on FAT12: a July 2009 file dummy whose byte 0 is 0x05 (c41 itself is FAT16)",
+            (Spec("Lead five file.txt", defect="dummy-lead-05"),),
+            isolated=True,  # an image of its own: the FAT12 and FAT32 shared images stay alike
+            forms=("nodual",),
+            fats=(12,),
+        ),
+        Case(
+            "dir-non-ascii-names",
+            "descent",
+            "C12/C36: long-named directories in Latin and Greek letters, a file in each (FatFs, GRUB)",
+            _files(
+                "R\u00e9pertoire \u00e9t\u00e9/Fichier dedans.txt",
+                f"{greek}/\u0391\u03c1\u03c7\u03b5\u03af\u03bf.txt",
+            ),
+        ),
+    ]
+
+
 def _builtin() -> tuple[Case, ...]:
     plain = (
         ("basic", _BASIC),
@@ -339,7 +377,7 @@ def _builtin() -> tuple[Case, ...]:
         ("structure", _STRUCTURE),
     )
     cases = [case for group, rows in plain for case in _group(group, rows)]
-    return _numbered([*cases, *_chain_defects(), *_name_defects(), *_short_defects()], "C")
+    return _numbered([*cases, *_chain_defects(), *_name_defects(), *_short_defects(), *_descent()], "C")
 
 
 BUILTIN: tuple[Case, ...] = _builtin()

@@ -1,23 +1,35 @@
 """What a parser showed versus what a specification-following reader shows: one Verdict per entry.
 
 Pure: no I/O. The rules are documented, one line each, in docs/verdicts.md; every verdict row names the
-worst problem found for its entry and keeps the evidence of all of them in `detail`.
+worst problem found for its entry and keeps the evidence of all of them in `detail`. What the reader
+shows, and every spelling that counts, is vfatcheck.expected's.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 
 from vfatcheck.backends.base import Capabilities
-from vfatcheck.layout.direntry import CASE_LOWER_BASE, CASE_LOWER_EXT, ENTRY_KANJI_E5
-from vfatcheck.model import Kind, Manifest, ManifestEntry, Reading, SeenEntry, Shown
+from vfatcheck.defects import DEFECTS
+from vfatcheck.expected import (
+    CODEPAGES,
+    Expected,
+    column_spellings,
+    expected_entries,
+    expected_paths,
+    short_display,
+)
+from vfatcheck.layout.direntry import CASE_LOWER_BASE, CASE_LOWER_EXT
+from vfatcheck.model import Lookup, Manifest, Reading, SeenEntry
+from vfatcheck.reader.names import valid_83
+from vfatcheck.spelling import has_surrogate, raw_path, spell_text
 from vfatcheck.verdicts import SEVERITY, Verdict
 
-# The OEM code pages a short name may be shown in: Linux's and US Windows' default, then dosfstools'.
-CODEPAGES = ("cp437", "cp850")
+__all__ = ["CODEPAGES", "Expected", "compare", "expected_entries", "expected_paths", "short_display"]
+
 FAILED = {
     "crash": "parser-crash",
     "timeout": "timeout",
@@ -25,132 +37,30 @@ FAILED = {
     "unavailable": "unavailable",
 }
 FSCK_CODE = "fsck-would-modify"
+FSCK_RESTORE = "fsck-would-restore"
 REWRITE_CODE = "entry-rewritten"  # a rewriter (fatsort) changed the entry's bytes on a copy
-_SHORT_ILLEGAL = frozenset('"*+,./:;<=>?[\\]|\ufffd')
-
-
-@dataclass(frozen=True)
-class Expected:
-    """One manifest entry as a reader that follows the specification shows it."""
-
-    manifest_path: str
-    path: str  # built from the shown names of its parents and its own shown name
-    name: str
-    kind: Kind
-    size: int
-    sha256: str | None
-    short_hex: str
-    shown_as: Shown
-    long_name: str
-    short_names: tuple[str, ...]  # the 8.3 name as shown, one per code page in CODEPAGES (deduplicated)
-    defect: str | None = None
-    parent_path: str = ""  # the shown path of its directory
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        """The shown path, then the other spellings that count as correct (other code pages)."""
-        spelled = (f"{self.parent_path}/{n}" if self.parent_path else n for n in self.names)
-        return tuple(dict.fromkeys((self.path, *spelled)))
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every spelling that counts as showing this entry correctly."""
-        if self.shown_as == "short":
-            return self.short_names
-        return (self.name, *self.short_names) if self.long_name == self.short_names[0] else (self.name,)
-
-    @property
-    def parent(self) -> str:
-        return self.manifest_path.rpartition("/")[0]
-
-
-def short_display(name11: bytes, nt_byte: int = 0, codepage: str = CODEPAGES[0]) -> str:
-    """The 8.3 name as FASTFAT shows it: 0x05 lead restored to 0xE5, case bits on A-Z, BASE.EXT."""
-    if len(name11) != 11:
-        return ""
-    raw = bytes([0xE5]) + name11[1:] if name11[0] == ENTRY_KANJI_E5 else name11
-    base, ext = raw[:8].rstrip(b" "), raw[8:].rstrip(b" ")
-    if nt_byte & CASE_LOWER_BASE:
-        base = _lower_ascii(base)
-    if nt_byte & CASE_LOWER_EXT:
-        ext = _lower_ascii(ext)
-    text = base.decode(codepage, errors="replace")
-    return f"{text}.{ext.decode(codepage, errors='replace')}" if ext else text
-
-
-def _lower_ascii(raw: bytes) -> bytes:
-    return bytes(b + 32 if 0x41 <= b <= 0x5A else b for b in raw)
-
-
-def legal_short(shown: str) -> bool:
-    """A printable 8.3 name: base 1-8 and extension 0-3 characters, no illegal or control character."""
-    base, dot, ext = shown.rpartition(".") if "." in shown else (shown, "", "")
-    if not base or base.startswith(" ") or len(base) > 8 or len(ext) > 3 or (dot and not ext):
-        return False
-    return all(ch.isprintable() and ch not in _SHORT_ILLEGAL for ch in base + ext)
-
-
-def _short_names(entry: ManifestEntry, short_only: bool = False) -> tuple[str, ...]:
-    names = [short_display(entry.short_bytes, entry.nt_byte, cp) for cp in CODEPAGES]
-    if short_only:  # a DOS-only reader does not know the NT case bits
-        names += [short_display(entry.short_bytes, 0, cp) for cp in CODEPAGES]
-    return tuple(dict.fromkeys(n for n in names if n))
-
-
-def expected_entries(manifest: Manifest, short_only: bool = False) -> list[Expected]:
-    """Every manifest entry, in manifest order; under an absent directory everything is absent too.
-
-    `short_only`: the view of a reader that shows only 8.3 names, where every entry that is shown
-    at all is shown by its short name (Capabilities.short_names_only)."""
-    shown: dict[str, tuple[str, bool]] = {}  # manifest path -> (shown path, absent)
-    out = []
-    for entry in sorted(manifest.entries, key=lambda e: e.path.count("/")):
-        parent = entry.path.rpartition("/")[0]
-        parent_path, parent_absent = shown.get(parent, (parent, False)) if parent else ("", False)
-        shorts = _short_names(entry, short_only) or (entry.long_name,)
-        own: Shown = "short" if short_only and entry.shown_as == "long" else entry.shown_as
-        name = shorts[0] if own == "short" else entry.long_name
-        shown_as: Shown = "absent" if parent_absent else own
-        path = f"{parent_path}/{name}" if parent_path else name
-        shown[entry.path] = (path, shown_as == "absent")
-        out.append(
-            Expected(
-                entry.path,
-                path,
-                name,
-                entry.kind,
-                entry.size,
-                entry.sha256,
-                entry.short_hex,
-                shown_as,
-                entry.long_name,
-                shorts,
-                entry.defect,
-                parent_path,
-            )
-        )
-    order = {e.path: n for n, e in enumerate(manifest.entries)}
-    return sorted(out, key=lambda e: order[e.manifest_path])
-
-
-def expected_paths(manifest: Manifest) -> list[str]:
-    """The shown paths a back-end should try to open by name: every entry that is not absent."""
-    paths = (p for e in expected_entries(manifest) if e.shown_as != "absent" for p in e.paths)
-    return list(dict.fromkeys(paths))
+# An error-level Message whose code ends so, with the path of a directory ("" for the root): the
+# parser raised or failed while listing that directory (docs/verdicts.md, rule 5).
+DIRECTORY_ERROR = "directory-error"
+_LOST = "long name lost: shown by its short name"
+LISTED_PATH = "listed-path"  # the path as the back-end gave it, on an entry compare had to respell
 
 
 @dataclass(frozen=True)
 class Found:
     verdict: str
     detail: str
+    explained: bool = False  # kept as evidence, but another finding (a repair, a build limit) explains it
 
 
 @dataclass(frozen=True)
 class _Context:
     reading: Reading
     capabilities: Capabilities
-    expected: tuple[Expected, ...]
+    by_path: dict[str, Expected]  # manifest path -> expected entry
     unique_sha: dict[str, str]  # sha256 -> manifest path, for contents only one entry has
+    lookups: dict[str, list[Lookup]]  # lookup path -> its lookups
+    dir_errors: dict[str, str]  # seen directory path -> what the parser said when it failed there
 
 
 def _context(expected: Sequence[Expected], reading: Reading, capabilities: Capabilities) -> _Context:
@@ -159,16 +69,35 @@ def _context(expected: Sequence[Expected], reading: Reading, capabilities: Capab
         if e.sha256 is not None:
             counts.setdefault(e.sha256, []).append(e.path)
     unique = {sha: paths[0] for sha, paths in counts.items() if len(paths) == 1}
-    return _Context(reading, capabilities, tuple(expected), unique)
+    lookups: dict[str, list[Lookup]] = {}
+    for x in reading.lookups:
+        lookups.setdefault(x.path, []).append(x)
+    errors: dict[str, str] = {}
+    for m in reading.messages:
+        if m.level == "error" and m.code.endswith(DIRECTORY_ERROR) and m.path is not None:
+            errors.setdefault(m.path.strip("/"), m.text)
+    return _Context(reading, capabilities, {e.manifest_path: e for e in expected}, unique, lookups, errors)
 
 
-def _no_lone_surrogates(text: str) -> str:
-    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+_NOT_AN_ESCAPE = re.compile(r"\\(?!x[0-9a-f]{2}|ud[89a-f][0-9a-f]{2})")
+
+
+def _respelled(text: str) -> str:
+    """Spelling for a name a back-end handed over unspelled: lone surrogate code points as `\\uXXXX`,
+    a backslash that starts no escape as `\\x5c` (vfatcheck.spelling)."""
+    text = "".join(spell_text(ch) if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return _NOT_AN_ESCAPE.sub(r"\\x5c", text)
 
 
 def cleaned(seen: SeenEntry) -> SeenEntry:
-    """The entry with each lone surrogate as U+FFFD, the way UTF-8 output shows an unpaired unit."""
-    return replace(seen, name=_no_lone_surrogates(seen.name), path=_no_lone_surrogates(seen.path))
+    """The entry in vfatcheck's spelling, in case its back-end does not follow it: a `/` inside the
+    name too becomes `\\x2f`, so that the path's last component is the name."""
+    name = _respelled(seen.name).replace("/", "\\x2f")
+    parent = _respelled(seen_parent(seen))
+    path = f"{parent}/{name}" if parent else name
+    if path == seen.path:
+        return seen
+    return replace(seen, name=name, path=path, extra={**seen.extra, LISTED_PATH: seen.path})
 
 
 def _nfc(text: str) -> str:
@@ -218,46 +147,60 @@ class _Match:
     problems: tuple[Found, ...]
 
 
-def _pass_rules(e: Expected) -> list[tuple[Callable[[SeenEntry], bool], Found | None]]:
+Rule = tuple[Callable[[SeenEntry], bool], Found | None]
+
+
+def _pass_rules(e: Expected) -> list[Rule]:
     """The name tests, strictest first, each with the problem a match by it means."""
-    names = e.names
+    names = set(e.names)
+    other = dict((n, cp) for cp, n in e.other_names)
     nfc = {_nfc(n) for n in names}
     folded = {_fold(n) for n in names}
-    rules: list[tuple[Callable[[SeenEntry], bool], Found | None]] = [
+    rules: list[Rule] = [
         (lambda s: s.name in names, None),
+        (lambda s: s.name in other, Found("cosmetic", _other_codepage(e, other))),
         (
             lambda s: _nfc(s.name) in nfc,
             Found("mangled", "normalisation: shown in another Unicode normal form"),
         ),
-        (lambda s: _fold(s.name) in folded, Found("case-changed", "shown with different letter case")),
     ]
-    if e.shown_as == "short" and e.long_name not in names:
-        stale = Found("misattached", "the long name is shown although the spec drops it (stale LFN attached)")
-        rules.append((lambda s: _nfc(s.name) == _nfc(e.long_name), stale))
-    if e.shown_as == "long":
-        shorts = {_fold(n) for n in e.short_names}
-        rules.append(
-            (lambda s: _fold(s.name) in shorts, Found("mangled", "long name lost: shown by its short name"))
-        )
+    if e.shown_as == "long" and e.lfn_slots > 0:
+        shorts = {*e.short_names, *other}
+        rules.append((lambda s: s.name in shorts, Found("mangled", _LOST)))
+    rules.append(
+        (lambda s: _fold(s.name) in folded, Found("case-changed", "shown with different letter case"))
+    )
+    if e.shown_as == "long" and e.lfn_slots > 0:
+        shorts_folded = {_fold(n) for n in (*e.short_names, *other)}
+        rules.append((lambda s: _fold(s.name) in shorts_folded, Found("mangled", _LOST)))
+    if e.shown_as == "short":
+        longs = {_nfc(n) for n in e.long_names}
+        rules.append((lambda s: _nfc(s.name) in longs, _dropped_name_shown(e)))
     return rules
 
 
-def _same_data(e: Expected, s: SeenEntry) -> bool:
-    if s.kind != e.kind:
-        return False
-    if s.sha256 is not None and e.sha256 is not None:
-        return s.sha256 == e.sha256
-    return s.size is not None and s.size == e.size
+def _other_codepage(e: Expected, other: dict[str, str]) -> str:
+    cps = ", ".join(sorted({cp.removeprefix("cp") for cp in other.values()}))
+    return (
+        f"shown in code page {cps}; the 8.3 names were written in code page {e.codepage.removeprefix('cp')}"
+    )
 
 
-def _by_content(e: Expected, s: SeenEntry, others: Sequence[Expected]) -> Found:
-    owner = next((o for o in others if o is not e and s.name in (o.long_name, *o.short_names)), None)
-    if owner is not None:
-        return Found("misattached", f"its data is shown under {owner.name!r}, the name of {owner.path!r}")
-    return Found("mangled", f"shown as {s.name!r}")
+def _dropped_name_shown(e: Expected) -> Found:
+    """Rule 7: the long name the specification drops is shown anyway."""
+    defect = DEFECTS.get(e.defect) if e.defect else None
+    if defect is not None and not defect.foreign_name:
+        why = (
+            f"shows the malformed long name the specification drops; it can only be this entry's ({e.defect})"
+        )
+        return Found("lenient", why)
+    why = f"a stale long name is shown although the spec drops it: it may be another entry's ({e.defect})"
+    return Found("misattached", why)
 
 
-def _match_group(group: Sequence[Expected], directory: str, matcher: _Matcher) -> dict[str, _Match]:
+def _match_group(
+    group: Sequence[Expected], directory: str, matcher: _Matcher, ctx: _Context
+) -> dict[str, _Match]:
     """Match the entries of one directory: each name test over all siblings before the next test,
     then data, then the entries the specification does not show."""
     result: dict[str, _Match] = {}
@@ -273,24 +216,52 @@ def _match_group(group: Sequence[Expected], directory: str, matcher: _Matcher) -
                 result[e.manifest_path] = _Match(seen, (problem,) if problem else ())
     unmatched = [e for e in present if e.manifest_path not in result]
     for e in unmatched:
-        seen = _take_by_data(e, unmatched, directory, matcher)
-        result[e.manifest_path] = _Match(seen, (_by_content(e, seen, group),) if seen else ())
+        seen, how = _take_by_data(e, unmatched, directory, matcher, ctx)
+        result[e.manifest_path] = _Match(seen, (_by_content(e, seen, group, how),) if seen else ())
     for e in group:
         if e.shown_as == "absent":
             result[e.manifest_path] = _Match(_take_absent(e, directory, matcher), ())
     return result
 
 
+def _seen_sha(s: SeenEntry, ctx: _Context) -> str | None:
+    """The content hash the parser gave for a listed file: from the listing, or from opening it by
+    the very path it listed."""
+    if s.sha256 is not None:
+        return s.sha256
+    return next((x.sha256 for x in ctx.lookups.get(s.path, ()) if x.found and x.sha256), None)
+
+
 def _take_by_data(
-    e: Expected, unmatched: Sequence[Expected], directory: str, matcher: _Matcher
-) -> SeenEntry | None:
+    e: Expected, unmatched: Sequence[Expected], directory: str, matcher: _Matcher, ctx: _Context
+) -> tuple[SeenEntry | None, str]:
+    """Rule 8: pair by content hash where the parser gave one, else by size; ties go by position."""
     if e.kind == "file":
-        return matcher.take(directory, partial(_same_data, e))
+        by_hash = matcher.take(
+            directory, lambda s: s.kind == "file" and e.sha256 is not None and _seen_sha(s, ctx) == e.sha256
+        )
+        if by_hash is not None:
+            return by_hash, "content"
+        same_size = [u for u in unmatched if u.kind == "file" and u.size == e.size]
+        test = lambda s: s.kind == "file" and _seen_sha(s, ctx) is None and s.size == e.size  # noqa: E731
+        found = matcher.take(directory, test)
+        how = (
+            "size" if len(same_size) == 1 else f"size and position ({len(same_size)} files of {e.size} bytes)"
+        )
+        return found, how
     # a directory has no data: pair it only when it is the one directory left on both sides
     free_dirs = [i for i in matcher.free(directory) if matcher.seen[i].kind == "dir"]
     if len(free_dirs) == 1 and sum(1 for u in unmatched if u.kind == "dir") == 1:
-        return matcher.take(directory, lambda s: s.kind == "dir")
-    return None
+        return matcher.take(directory, lambda s: s.kind == "dir"), "the one directory left"
+    return None, ""
+
+
+def _by_content(e: Expected, s: SeenEntry, others: Sequence[Expected], how: str) -> Found:
+    owner = next((o for o in others if o is not e and s.name in (o.long_name, *o.short_names)), None)
+    if owner is not None:
+        why = f"its data is shown under {owner.name!r}, the name of {owner.path!r} (paired by {how})"
+        return Found("misattached", why)
+    return Found("mangled", f"shown as {s.name!r} (paired by {how})")
 
 
 def _take_absent(e: Expected, directory: str, matcher: _Matcher) -> SeenEntry | None:
@@ -309,11 +280,45 @@ def _checks(e: Expected, seen: SeenEntry, ctx: _Context) -> list[Found]:
     if e.kind == "file":
         found += _content(e, seen.sha256 if ctx.capabilities.content else None, seen.size, ctx, "listed")
     if ctx.capabilities.lookups:
-        found += _lookup(e, ctx)
-    shown = seen.short_name if ctx.capabilities.short_names else None
-    if shown is not None and e.short_hex and not legal_short(shown.rstrip()):
-        found.append(Found("cosmetic", f"short name shown as {shown!r} (raw {e.short_hex})"))
+        found += _lookup(e, seen, ctx)
+    if ctx.capabilities.short_names and seen.short_name is not None:
+        found += _short_column(e, seen.short_name, ctx.capabilities)
     return found
+
+
+def _short_column(e: Expected, shown: str, caps: Capabilities) -> list[Found]:
+    """Rule 1 and the code-page and lossy checks: what the 8.3 name shown says about the bytes."""
+    raw = e.short_bytes
+    if len(raw) != 11:
+        return []
+    shown = shown.rstrip(" ")
+    if shown in column_spellings(raw, e.nt_byte, e.codepage):
+        if caps.short_names_shown and not valid_83(raw.upper()):  # lower case is no garbage
+            why = f"the 8.3 column shows a person {shown!r}, the bytes of an illegal 8.3 name"
+            return [Found("cosmetic", f"{why} (raw {e.short_hex})")]
+        return []
+    written = short_display(raw, e.nt_byte, e.codepage)
+    for cp in CODEPAGES:
+        if cp != e.codepage and shown in column_spellings(raw, e.nt_byte, cp):
+            why = (
+                f"8.3 name shown in code page {cp.removeprefix('cp')} as {shown!r}; the aliases were written "
+                f"in code page {e.codepage.removeprefix('cp')}, where the bytes read {written!r} "
+                f"(raw {e.short_hex})"
+            )
+            return [Found("cosmetic", why)]
+    why = f"lossy 8.3 name: shown as {shown!r}, the bytes read {written!r} (raw {e.short_hex})"
+    if shown == _python_rstripped(raw, e.nt_byte, e.codepage):
+        why += "; the bytes 0x0b, 0x0c, 0x1c-0x1f ending a part are dropped (as Python's str.rstrip() does)"
+    return [Found("cosmetic", why)]
+
+
+def _python_rstripped(raw: bytes, nt_byte: int, codepage: str) -> str:
+    """The 8.3 name as a library shows it that trims each part with str.rstrip(), which also strips
+    the control bytes 0x0B, 0x0C and 0x1C-0x1F (pyfatfs 1.1.0, dissect.fat 3.13 do, observed)."""
+    text = short_display(raw, nt_byte, codepage)
+    base, dot, ext = text.rpartition(".") if raw[8:].strip(b" ") else (text, "", "")
+    base, ext = base.rstrip(), ext.rstrip()
+    return spell_text(f"{base}.{ext}" if dot and ext else base)
 
 
 def _content(e: Expected, sha: str | None, size: int | None, ctx: _Context, how: str) -> list[Found]:
@@ -327,9 +332,21 @@ def _content(e: Expected, sha: str | None, size: int | None, ctx: _Context, how:
     return []
 
 
-def _lookup(e: Expected, ctx: _Context) -> list[Found]:
-    """Reachable when any correct spelling opens; `unreachable` when every one tried fails."""
-    tried = [x for x in ctx.reading.lookups if x.path in e.paths]
+def _lookup(e: Expected, seen: SeenEntry | None, ctx: _Context) -> list[Found]:
+    """Reachable when any correct spelling opens; `unreachable` when every one tried fails. The
+    parser's own listed spelling counts too when it is a correct one; a name with a lone surrogate is
+    asked for by that spelling only (rule 3)."""
+    own: list[Lookup] = []
+    listed = ""
+    if seen is not None:
+        listed = seen.extra.get(LISTED_PATH, seen.path)
+        own = [x for p in dict.fromkeys((seen.path, listed)) for x in ctx.lookups.get(p, ())]
+    if has_surrogate(e.path):
+        tried = own
+    else:
+        tried = [x for p in e.paths for x in ctx.lookups.get(p, ())]
+        if seen is not None and seen.name in e.names and listed not in e.paths:
+            tried += own
     opened = [x for x in tried if x.found]
     if tried and not opened:
         why = "; ".join(f"{x.path!r}: {x.error or 'not found'}" for x in tried)
@@ -346,8 +363,9 @@ def _said(e: Expected, seen: SeenEntry | None, reading: Reading, code: str) -> l
 
 
 def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
-    texts = _said(e, seen, reading, FSCK_CODE)
-    return [Found(FSCK_CODE, f"fsck.fat would repair it: {text}") for text in texts]
+    modify = [Found(FSCK_CODE, f"fsck.fat would repair it: {t}") for t in _said(e, seen, reading, FSCK_CODE)]
+    restore = _said(e, seen, reading, FSCK_RESTORE)
+    return modify + [Found(FSCK_RESTORE, f"fsck.fat would restore it: {t}") for t in restore]
 
 
 def _rewritten(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
@@ -355,7 +373,42 @@ def _rewritten(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Fo
     return [Found("mangled", f"{reading.parser} rewrote it: {text}") for text in texts]
 
 
-def _judge(e: Expected, match: _Match, ctx: _Context, parent_missing: bool) -> tuple[list[Found], str]:
+def _unspellable(e: Expected, ctx: _Context) -> str | None:
+    """Rule 2: the path has a character outside the code page the parser's build is limited to."""
+    codepage = ctx.capabilities.codepage
+    if codepage is None or e.shown_as == "absent" or raw_path(e.path, codepage) is not None:
+        return None
+    return (
+        f"the path has characters outside code page {codepage.removeprefix('cp')}, the only one this build "
+        f"of the parser can spell ({ctx.reading.version}); not a verdict on other configurations"
+    )
+
+
+def _explain(found: list[Found], by: list[Found]) -> list[Found]:
+    """`by` explains every other finding: those stay as evidence, marked, and no longer rank."""
+    return by + [replace(f, explained=True) for f in found if f.verdict not in {b.verdict for b in by}]
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an entry's directory was seen: its seen path, or None with why it was not."""
+
+    directory: str | None
+    why: Found | None = None
+
+
+def _missing(e: Expected, place: _Place, ctx: _Context) -> Found:
+    if place.why is not None:
+        return place.why
+    error = ctx.dir_errors.get(place.directory or "") if place.directory is not None else None
+    if error is not None:
+        return Found("parser-error", f"the parser failed listing its directory: {error}")
+    why = "its parent directory is missing" if place.directory is None else "not shown"
+    opened = [x for x in ctx.lookups.get(e.path, ()) if x.found]
+    return Found("missing", why + (" (opening it by name works)" if opened else ""))
+
+
+def _judge(e: Expected, match: _Match, ctx: _Context, place: _Place) -> tuple[list[Found], str]:
     """The problems of one entry, and the seen path that stands for it ("" when none)."""
     seen = match.seen
     if e.shown_as == "absent":
@@ -365,22 +418,49 @@ def _judge(e: Expected, match: _Match, ctx: _Context, parent_missing: bool) -> t
         return [Found("extra", why)], seen.path
     found = list(match.problems)
     if seen is None:
-        why = "its parent directory is missing" if parent_missing else "not shown"
-        opened = [x for x in ctx.reading.lookups if x.path == e.path and x.found]
-        found.append(Found("missing", why + (" (opening it by name works)" if opened else "")))
+        found.append(_missing(e, place, ctx))
     else:
         found += _checks(e, seen, ctx)
     found += _rewritten(e, seen, ctx.reading)
+    limit = _unspellable(e, ctx)
+    if limit is not None and any(f.verdict in ("missing", "unreachable", "mangled") for f in found):
+        found = _explain(found, [Found("unspellable", limit)])
     fsck = _fsck(e, seen, ctx.reading)
     if fsck:  # the repair explains every other difference of this entry
-        found = fsck + [Found(f.verdict, f"(explained) {f.detail}") for f in found if f.verdict != FSCK_CODE]
+        found = _explain(found, fsck)
     return found, seen.path if seen else ""
 
 
-def _row(e: Expected, found: Sequence[Found], seen: str, meta: _RowMeta) -> Verdict:
-    ranked = sorted(found, key=lambda f: SEVERITY[f.verdict]) if found else [Found("ok", "")]
-    verdict = FSCK_CODE if any(f.verdict == FSCK_CODE for f in found) else ranked[0].verdict
-    detail = "; ".join(f"{f.verdict}: {f.detail}" for f in ranked if f.detail)
+def _case_bits_cause(e: Expected, ctx: _Context) -> str:
+    """Why an entry without a long name can read differently: its lower case lives in the NT byte."""
+    node: Expected | None = e
+    while node is not None:
+        if (
+            node.lfn_slots == 0
+            and node.shown_as == "long"
+            and node.nt_byte & (CASE_LOWER_BASE | CASE_LOWER_EXT)
+        ):
+            who = "it has" if node is e else f"{node.path!r} has"
+            bits = node.nt_byte & (CASE_LOWER_BASE | CASE_LOWER_EXT)
+            return (
+                f"cause: {who} no long name; its lower case is kept only in the NT case bits 0x{bits:02x} "
+                "(Windows NT's and the July 2009 patch's way to store single-case 8.3 names), not in a dummy"
+            )
+        node = ctx.by_path.get(node.parent) if node.parent else None
+    return ""
+
+
+_CAUSED_BY_CASE_BITS = frozenset({"case-changed", "unreachable", "missing", "mangled"})
+
+
+def _row(e: Expected, found: Sequence[Found], seen: str, meta: _RowMeta, ctx: _Context | None) -> Verdict:
+    ranked = sorted(found, key=lambda f: (f.explained, SEVERITY[f.verdict])) if found else [Found("ok", "")]
+    verdict = ranked[0].verdict
+    detail = "; ".join(
+        f"{f.verdict}: {'(explained) ' if f.explained else ''}{f.detail}" for f in ranked if f.detail
+    )
+    if ctx is not None and verdict in _CAUSED_BY_CASE_BITS and (cause := _case_bits_cause(e, ctx)):
+        detail = f"{detail}; {cause}"
     expected = e.path if e.shown_as != "absent" else f"(not shown) {e.long_name}"
     return Verdict(
         meta.case_of(e.manifest_path),
@@ -412,6 +492,17 @@ def _groups(expected: Iterable[Expected]) -> list[tuple[str, list[Expected]]]:
     return sorted(groups.items(), key=lambda kv: (kv[0].count("/") + bool(kv[0]), kv[0]))
 
 
+def _child_place(e: Expected, match: _Match, row: Verdict) -> _Place:
+    """Where the children of directory `e` are looked for."""
+    if match.seen is not None and match.seen.kind == "dir":
+        return _Place(match.seen.path)
+    if row.verdict == "parser-error":
+        return _Place(
+            None, Found("parser-error", f"inside a directory the parser failed to list ({e.path!r})")
+        )
+    return _Place(None)
+
+
 def compare(
     manifest: Manifest,
     reading: Reading,
@@ -425,23 +516,21 @@ def compare(
     meta = _RowMeta(reading, case_of, form, fat)
     if reading.status != "ok":
         verdict = FAILED.get(reading.status, "parser-error")
-        return [_row(e, [Found(verdict, reading.detail or reading.status)], "", meta) for e in expected]
+        return [_row(e, [Found(verdict, reading.detail or reading.status)], "", meta, None) for e in expected]
     ctx = _context(expected, reading, capabilities)
     matcher = _Matcher(reading.entries)
     known = {e.manifest_path for e in expected}
-    seen_dir: dict[str, str | None] = {"": ""}  # manifest dir path -> its seen path (None: not shown)
+    places: dict[str, _Place] = {"": _Place("")}  # manifest dir path -> where its children are looked for
     rows: dict[str, Verdict] = {}
     for parent, group in _groups(expected):
-        directory = seen_dir.get(parent, None if parent in known else parent)
-        matches = _match_group(group, directory, matcher) if directory is not None else {}
+        place = places.get(parent, _Place(None if parent in known else parent))
+        matches = _match_group(group, place.directory, matcher, ctx) if place.directory is not None else {}
         for e in group:
             match = matches.get(e.manifest_path, _Match(None, ()))
-            found, seen = _judge(e, match, ctx, directory is None)
+            found, seen = _judge(e, match, ctx, place)
+            rows[e.manifest_path] = _row(e, found, seen, meta, ctx)
             if e.kind == "dir":
-                seen_dir[e.manifest_path] = (
-                    match.seen.path if match.seen and match.seen.kind == "dir" else None
-                )
-            rows[e.manifest_path] = _row(e, found, seen, meta)
+                places[e.manifest_path] = _child_place(e, match, rows[e.manifest_path])
     extras = [_extra(s, meta) for s in matcher.leftovers()]
     return [rows[e.manifest_path] for e in expected] + extras
 

@@ -41,6 +41,13 @@ class Defect:
     shown_as: Shown  # what a reader that follows the specification shows
     apply: Callable[[list[bytes], DefectContext], list[bytes]]
     raw_name: bool = False  # write the long name exactly as given: no validation, no stripping
+    # For a long name the specification drops (shown_as "short"): True when it may be another entry's
+    # name (a checksum that disagrees with the short name, a deleted slot inside it), so a reader that
+    # still shows it attaches a name that may not belong here; False when it can only be this entry's
+    # name, merely malformed (padding, flags, ordinals, slot fields): showing it is lenient.
+    foreign_name: bool = False
+    # The long name as the damaged slots spell it, when the defect changes one of its characters.
+    written: Callable[[str], str] | None = None
 
 
 Records = list[bytes]
@@ -299,7 +306,14 @@ def _all_nul(records: Records, _ctx: DefectContext) -> Records:
 
 
 def _dummy_lead_05(records: Records, _ctx: DefectContext) -> Records:
-    return _rename(records, b"\x05" + _short_name(records)[1:])
+    """Byte 0 becomes 0x05; a '~' or '/' there moves to the next table byte, so that a July 2009
+    dummy keeps its fingerprint (0x05 is one of the patch's table bytes)."""
+    name = bytearray(_short_name(records))
+    if name[0] in b"~/":
+        spot = next(i for i in range(1, 8) if name[i] not in b"~/")
+        name[spot] = name[0]
+    name[0] = 0x05
+    return _rename(records, bytes(name))
 
 
 def _dummy_dot_star(records: Records, _ctx: DefectContext) -> Records:
@@ -344,12 +358,14 @@ _CATALOGUE = (
         "C18: every slot's checksum disagrees with the short name (DOS rename)",
         "short",
         _bad_checksum,
+        foreign_name=True,
     ),
     Defect(
         "bad-checksum-middle",
         "C19: one middle slot's checksum differs from the others",
         "short",
         _bad_checksum_middle,
+        foreign_name=True,
     ),
     Defect("checksum-zero", "B.11 pico-littlefs-usb #6: every slot checksum left 0", "short", _checksum_zero),
     Defect("ordinal-gap", "C20: one ordinal is missing (0x43, 0x01: no 02)", "short", _ordinal_gap),
@@ -381,7 +397,11 @@ _CATALOGUE = (
         _lfn_attr_upper_bits,
     ),
     Defect(
-        "deleted-slot-inside", "C28: a middle slot is marked deleted (0xE5)", "short", _deleted_slot_inside
+        "deleted-slot-inside",
+        "C28: a middle slot is marked deleted (0xE5)",
+        "short",
+        _deleted_slot_inside,
+        foreign_name=True,
     ),
     Defect(
         "deleted-short",
@@ -419,6 +439,7 @@ _CATALOGUE = (
         "C13: the name's U+FFFD unit stored as a lone surrogate D800",
         "long",
         _lone_surrogate,
+        written=lambda name: name.replace("\ufffd", "\ud800", 1),
     ),
     Defect(
         "nul-inside", "C16: a 0x0000 unit in the middle of the name, more name after it", "short", _nul_inside

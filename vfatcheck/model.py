@@ -61,6 +61,8 @@ class Manifest:
     alias_style: str
     geometry: dict[str, int]
     entries: tuple[ManifestEntry, ...]
+    # The OEM code page the builder used for the 8.3 aliases' bytes 0x80-0xFF (Linux's default).
+    codepage: str = "cp437"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"

@@ -17,23 +17,34 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vfatcheck import __version__, producers
 from vfatcheck.backends import batch_size, get, safe_read_batch
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, ReadJob
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Backend, ReadJob
 from vfatcheck.builder import BuiltImage, build_image
 from vfatcheck.cases import Case, case_dir
 from vfatcheck.compare import compare, expected_paths
 from vfatcheck.errors import UserInputError
-from vfatcheck.model import Item, Manifest, Reading
-from vfatcheck.verdicts import CaseInfo, ParserInfo, RunReport, Verdict
+from vfatcheck.model import FORMS, Item, Manifest, Reading
+from vfatcheck.verdicts import CaseInfo, ImageWarning, ParserInfo, RunReport, Verdict
 
 ProgressFn = Callable[[int, int, str], None]
 # The case of an entry a parser shows outside every case directory of a shared image, e.g. the
 # FSCK0000.REC files fsck.fat would create from lost clusters.
 OUTSIDE_CASES = "(outside cases)"
+# The forms of a run: every builder form, plus `standard` written with Windows' alias rules (single-case
+# 8.3 names keep their case in the NT byte, no long name: the same case bits the July 2009 patch writes).
+RUN_FORMS: dict[str, tuple[str, str]] = {
+    **{form: (form, "linux") for form in FORMS},
+    "standard-windows": ("standard", "windows"),
+}
+DEFAULT_FORMS = ("standard", "standard-windows", "nodual")
+# Verdicts whose command opens the entry by the path it was asked for, and those about the 8.3 name the
+# parser listed for it; every other verdict's command lists the entry's directory.
+_BY_EXPECTED_PATH = frozenset({"unreachable", "content-differs"})
+_BY_SEEN_PATH = frozenset({"cosmetic"})
 
 
 @dataclass(frozen=True)
@@ -90,21 +101,22 @@ def build_accepted(job: ImageJob, seed: int) -> tuple[BuiltImage, list[tuple[str
     that need a long name) is each case tried on its own to find the ones to skip.
     """
     per_case = [(c, c.items(seed, prefix="" if job.isolated else case_dir(c))) for c in job.cases]
+    form, style = RUN_FORMS.get(job.form, (job.form, "linux"))
     try:
         every = [item for _case, items in per_case for item in items]
-        return build_image(every, fat=job.fat, form=job.form, seed=seed), []
+        return build_image(every, fat=job.fat, form=form, seed=seed, alias_style=style), []
     except UserInputError:
         pass
     kept: list[Item] = []
     skipped = []
     for case, items in per_case:
         try:
-            build_image(items, fat=job.fat, form=job.form, seed=seed)
+            build_image(items, fat=job.fat, form=form, seed=seed, alias_style=style)
         except UserInputError as exc:
             skipped.append((case.id, str(exc)))
             continue
         kept += items
-    return build_image(kept, fat=job.fat, form=job.form, seed=seed), skipped
+    return build_image(kept, fat=job.fat, form=form, seed=seed, alias_style=style), skipped
 
 
 def produce_accepted(job: ImageJob, seed: int, producer: str) -> tuple[BuiltImage, list[tuple[str, str]]]:
@@ -178,16 +190,58 @@ def read_tasks(built_jobs: Sequence[BuiltJob], parsers: Sequence[str]) -> list[t
     return tasks + singles
 
 
-def _verdicts(built: BuiltJob, parser: str, reading: Reading) -> list[Verdict]:
+def _verdicts(built: BuiltJob, parser: str, reading: Reading, image: str) -> list[Verdict]:
+    """The rows of one image and parser, each problem with the command that shows it (`image` is how
+    the commands name the image file)."""
     job = built.job
-    caps = get(parser).capabilities
-    rows = compare(built.manifest, reading, caps, case_resolver(job), job.form, job.fat)
-    if job.isolated:
-        return rows
-    # the case directories are scaffolding, not part of any case: their own rows would colour every
-    # cell of a parser that shows 8.3 names differently; their children still carry any real problem
-    scaffolding = {case_dir(c) for c in job.cases}
-    return [r for r in rows if r.path not in scaffolding]
+    backend = get(parser)
+    rows = compare(built.manifest, reading, backend.capabilities, case_resolver(job), job.form, job.fat)
+    if not job.isolated:
+        # the case directories are scaffolding, not part of any case: their own rows would colour every
+        # cell of a parser that shows 8.3 names differently; their children still carry any real problem
+        scaffolding = {case_dir(c) for c in job.cases}
+        rows = [r for r in rows if r.path not in scaffolding]
+    failed = reading.status != "ok"
+    return [replace(r, command=_command(backend, image, r, failed)) for r in rows]
+
+
+def _command(backend: Backend, image: str, row: Verdict, failed: bool) -> str:
+    """What shows this row's problem with the parser alone (docs/verdicts.md "Commands")."""
+    if row.verdict in ("ok", "unavailable"):
+        return ""
+    if failed:
+        return _reproducer(backend, image, None)
+    if row.verdict in _BY_EXPECTED_PATH and row.expected:
+        return _reproducer(backend, image, row.expected)
+    if row.verdict in _BY_SEEN_PATH and row.seen:
+        return _reproducer(backend, image, row.seen)
+    where = row.seen or ("" if row.expected.startswith("(not shown)") else row.expected)
+    directory = where.rpartition("/")[0]
+    return _reproducer(backend, image, directory + "/" if directory else None)
+
+
+def _reproducer(backend: Backend, image: str, path: str | None) -> str:
+    try:
+        return backend.reproducer(image, path)
+    except Exception as exc:  # a bug in a back-end's reproducer must not lose the run
+        return f"(no command: {type(exc).__name__}: {exc})"
+
+
+def image_warnings(built: BuiltJob, parser: str, reading: Reading, image: str) -> list[ImageWarning]:
+    """Rule 10: what the parser said about the whole image (a warning or error Message with no path)."""
+    job = built.job
+    said = dict.fromkeys(
+        (m.level, m.code, m.text)
+        for m in reading.messages
+        if m.path is None and m.level in ("warning", "error")
+    )
+    if not said:
+        return []
+    command = _reproducer(get(parser), image, None)
+    return [
+        ImageWarning(job.key, job.form, job.fat, parser, reading.version, level, code, text, command)
+        for level, code, text in said
+    ]
 
 
 def parser_infos(parsers: Sequence[str], seconds: dict[str, float]) -> tuple[ParserInfo, ...]:
@@ -287,20 +341,26 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
         readings: dict[tuple[str, str], Reading] = {}
         for batch in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
             readings.update({(built.job.key, parser): reading for built, parser, reading in batch})
+        warnings: list[ImageWarning] = []
         for built in built_jobs:  # rows in image order, then parser order, however the reads were grouped
+            image = str(built.path.absolute()) if config.keep else built.path.name
             for parser in available:
-                results += _verdicts(built, parser, readings[built.job.key, parser])
+                reading = readings[built.job.key, parser]
+                results += _verdicts(built, parser, reading, image)
+                warnings += image_warnings(built, parser, reading, image)
         for built in built_jobs:
             for parser in missing:
                 hint = get(parser).available().hint
                 reading = Reading(parser, "", "unavailable", detail=hint)
-                results += _verdicts(built, parser, reading)
+                results += _verdicts(built, parser, reading, built.path.name)
     cases = tuple(CaseInfo(c.id, c.group, c.reason) for c in config.cases)
     if any(r.case == OUTSIDE_CASES for r in results):
         cases += (CaseInfo(OUTSIDE_CASES, "image", "entries a parser shows outside every case directory"),)
     meta = {"skipped": "\n".join(skipped_meta)} if skipped_meta else {}
     if config.producer != producers.BUILDER:
         meta["producer"] = f"{config.producer} ({producers.get(config.producer).version()})"
+    if config.keep is None:
+        meta["commands"] = "the commands name each image by its file name: rerun with --keep DIR to keep them"
     return RunReport(
         vfatcheck_version=__version__,
         seed=config.seed,
@@ -310,6 +370,7 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
         cases=cases,
         results=tuple(results),
         meta=meta,
+        warnings=tuple(warnings),
     )
 
 

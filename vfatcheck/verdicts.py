@@ -9,7 +9,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)  # a version-1 report (0.1) still loads, e.g. as a --baseline
 
 # Worst first. A cell of the matrix shows the worst verdict among its rows.
 VERDICTS = (
@@ -22,8 +23,11 @@ VERDICTS = (
     "content-differs",
     "mangled",
     "fsck-would-modify",
+    "unspellable",
     "extra",
     "case-changed",
+    "lenient",
+    "fsck-would-restore",
     "cosmetic",
     "unavailable",
     "ok",
@@ -48,6 +52,9 @@ class Verdict:
     seen: str
     detail: str = ""
     short_hex: str = ""
+    # What a maintainer runs to see the same thing with the parser alone (Backend.reproducer); empty
+    # for ok rows and for failed readings whose detail already names the command.
+    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,22 @@ class CaseInfo:
 
 
 @dataclass(frozen=True)
+class ImageWarning:
+    """What a parser said about a whole image rather than one entry (a Message without a path), such
+    as 7-Zip's "Headers Error" or FATtools' walk() dying: one per image, parser and message."""
+
+    image: str  # the image's key, e.g. "fat16-nodual" (its file is <key>.img)
+    form: str
+    fat: int
+    parser: str
+    parser_version: str
+    level: str  # warning | error
+    code: str
+    text: str
+    command: str = ""  # what shows it with the parser alone
+
+
+@dataclass(frozen=True)
 class RunReport:
     vfatcheck_version: str
     seed: int
@@ -77,6 +100,7 @@ class RunReport:
     results: tuple[Verdict, ...]
     schema_version: int = SCHEMA_VERSION
     meta: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[ImageWarning, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,4 +120,5 @@ class RunReport:
             results=tuple(Verdict(**r) for r in raw["results"]),
             schema_version=raw.get("schema_version", SCHEMA_VERSION),
             meta=raw.get("meta", {}),
+            warnings=tuple(ImageWarning(**w) for w in raw.get("warnings", ())),
         )

@@ -23,6 +23,13 @@ class Capabilities:
     short_names: bool
     content: bool
     lookups: bool
+    # True when the short names are what the tool shows a person (a column of `mdir`, 7-Zip's "Short
+    # Name", istat's "Name"), where control bytes or a blank are the 2009 "garbage"; False for a value a
+    # library returns, which is only checked for being faithful to the bytes (docs/verdicts.md, rule 1).
+    short_names_shown: bool = False
+    # The one code page the parser's names are limited to (a build with an OEM API, e.g. FatFs with
+    # FF_LFN_UNICODE 0), or None when it speaks Unicode (docs/verdicts.md, rule 2).
+    codepage: str | None = None
     # The parser shows only 8.3 names, like a DOS-only device (DOSBox, Linux msdos, FatFs without
     # LFN): compare expects every entry under its short name, with or without the NT case bits.
     short_names_only: bool = False
@@ -47,7 +54,9 @@ class Backend(Protocol):
     def reproducer(self, image: str, path: str | None = None) -> str:
         """What a maintainer runs to see, with this tool alone, what the back-end saw: a shell command
         line (or a few lines of Python for a library) that lists `image`, or, given `path` (a long
-        path inside the image), opens that entry. Every back-end has one; reports print it."""
+        path inside the image, spelled as vfatcheck.spelling says), opens that entry; a `path`
+        ending in `/` is a directory, and the command lists it. Names go to the tool as its bytes
+        (vfatcheck.backends.commandline). Every back-end has one; reports print it."""
         ...
 
 

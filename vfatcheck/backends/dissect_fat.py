@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from vfatcheck.backends import commandline
 from vfatcheck.backends.base import Capabilities
 from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
+from vfatcheck.spelling import component, join, spell_text, text_path
 
 NAME = "dissect.fat"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
@@ -38,13 +41,17 @@ def _children(directory: Any, where: str, sink: MessageSink) -> list[Any]:
     return out
 
 
+def _name(entry: Any) -> str:
+    return component(spell_text(str(entry.name)))
+
+
 def _seen(entry: Any, path: str) -> SeenEntry:
     extra = {
         "attr": f"0x{entry.dirent.DIR_Attr:02x}",
         "nt_byte": f"0x{entry.dirent.DIR_NTRes:02x}",
         "lfn_slots": str(len(entry.ldirents)),
     }
-    name, short = str(entry.name), str(entry.short_name)
+    name, short = _name(entry), spell_text(str(entry.short_name))
     if entry.is_directory():
         return SeenEntry(path, name, "dir", short, None, None, extra)
     sha: str | None = None
@@ -62,7 +69,7 @@ def _walk(root: Any, sink: MessageSink) -> list[SeenEntry]:
     while pending:
         where, directory = pending.pop(0)
         for child in _children(directory, where, sink):
-            path = f"{where}/{child.name}" if where else str(child.name)
+            path = join(where, _name(child))
             seen.append(_seen(child, path))
             if not child.is_directory():
                 continue
@@ -94,8 +101,11 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
         entries = _walk(fatfs.root, sink)
         lookups = []
         for path in expected:
+            text = text_path(path)
+            if text is None:  # a raw byte no str can spell: nothing to ask dissect.fat for
+                continue
             with sink.at(path):
-                lookups.append(_lookup(fatfs, path))
+                lookups.append(replace(_lookup(fatfs, text), path=path))
     return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
 
 
@@ -106,6 +116,23 @@ class DissectFatBackend(LibraryBackend):
 
     def library_version(self) -> str:
         return version_in_process()
+
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """iterdir() of every directory (or of one), or FATFS.get(path) and its content."""
+        walk = [
+            "def walk(d, p=''):",
+            "    for e in (e for e in d.iterdir() if e.name not in ('.', '..')):",
+            "        print(repr(p + '/' + e.name), repr(e.short_name))",
+            "        e.is_directory() and walk(e, p + '/' + e.name)",
+            "walk(fs.root)",
+        ]
+        return commandline.library_snippet(
+            ["from dissect.fat import FATFS", f"fs = FATFS(open({image!r}, 'rb'))"],
+            path,
+            walk,
+            "print([(e.name, e.short_name) for e in fs.get({target}).iterdir()])",
+            "e = fs.get({target}); print(repr(e.name), repr(e.short_name), e.open().read()[:64])",
+        )
 
 
 BACKEND = DissectFatBackend(module=__name__)

@@ -14,20 +14,25 @@ import importlib
 import importlib.metadata
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.backends import proc
+from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import Capabilities
 from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.layout.direntry import ATTR_VOLUME_ID
 from vfatcheck.model import Lookup, Reading, SeenEntry, digest
+from vfatcheck.spelling import component, join, spell_text, text_path
 
 NAME = "fattools"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
 # vfatcheck's observation, not FATtools' words: IsLabel() is true although the 8.3 entry has no
 # ATTR_VOLUME_ID bit (FATtools 1.1.23 tests byte 0x0B of the first LFN slot; maxpat78/FATtools#22).
 HIDDEN_CODE = "fattools-hidden-as-label"
+# FATtools' own Dirtable.walk() raised: a walk() user gets nothing of the volume (1.1.23: GetShortName
+# decodes the 8.3 bytes as cp1252, which has no 0x81, 0x8D, 0x8F, 0x90, 0x9D).
+WALK_CODE = "fattools-walk-error"
 
 
 def version_in_process() -> str:
@@ -66,7 +71,7 @@ def _seen(directory: Any, entry: Any, path: str, name: str) -> SeenEntry:
         "nt_byte": f"0x{entry.chFlags:02x}",
         "lfn_slots": str(len(entry._buf) // 32 - 1),
     }
-    short = str(entry.ShortName())
+    short = spell_text(str(entry.ShortName()))
     if entry.IsDir():
         return SeenEntry(path, name, "dir", short, None, None, extra)
     sha: str | None = None
@@ -87,7 +92,7 @@ def _entries(directory: Any, where: str, sink: MessageSink) -> Iterator[Any]:
                 continue
             yield entry
     except Exception as exc:
-        sink.add("error", f"{NAME}-directory-error", describe(exc), where or None)
+        sink.add("error", f"{NAME}-directory-error", describe(exc), where)
 
 
 def _walk(root: Any, sink: MessageSink) -> list[SeenEntry]:
@@ -98,13 +103,17 @@ def _walk(root: Any, sink: MessageSink) -> list[SeenEntry]:
         where, directory = pending.pop(0)
         for entry in _entries(directory, where, sink):
             try:
-                name = str(entry.Name())
-            except Exception as exc:
-                sink.add("error", f"{NAME}-entry-error", describe(exc), where or None)
+                raw_name = str(entry.Name())
+            except Exception as exc:  # FATtools' walk() would stop here, with the whole volume
+                short = bytes(entry._buf[-32:-21]).hex(" ")
+                sink.add(
+                    "error", f"{NAME}-directory-error", f"Name() of the entry {short}: {describe(exc)}", where
+                )
                 continue
-            if name in (".", ".."):
+            if raw_name in (".", ".."):
                 continue
-            path = f"{where}/{name}" if where else name
+            name = component(spell_text(raw_name))
+            path = join(where, name)
             seen.append(_seen(directory, entry, path, name))
             if entry.IsDir():
                 _descend(directory, entry, (path, name), sink, visited, pending)
@@ -119,20 +128,33 @@ def _descend(
     visited: set[int],
     pending: list[Any],
 ) -> None:
-    path, name = where
+    path, _name = where
     if entry.Start() in visited:
         sink.add("error", LOOP_CODE, "directory cluster already listed", path)
         return
     visited.add(entry.Start())
     try:
-        sub = directory.opendir(name)
+        sub = directory.opendir(str(entry.Name()))
     except Exception as exc:
-        sink.add("error", f"{NAME}-opendir-error", describe(exc), path)
+        sink.add("error", f"{NAME}-opendir-directory-error", describe(exc), path)
         return
     if sub is None:
-        sink.add("error", f"{NAME}-opendir-error", "opendir() found no directory by this name", path)
+        text = "opendir() found no directory by this name"
+        sink.add("error", f"{NAME}-opendir-directory-error", text, path)
     else:
         pending.append((path, sub))
+
+
+def _check_own_walk(root: Any, sink: MessageSink, directories: int) -> None:
+    """Run FATtools' own Dirtable.walk() once (as far as the directories listed, so that a loop ends):
+    if it raises, a walk() user loses the whole volume, which is said about the image."""
+    try:
+        for count, _step in enumerate(root.walk()):
+            if count > directories:
+                break
+    except Exception as exc:
+        text = f"Dirtable.walk() raises {describe(exc)}: a walk() user gets nothing of the volume"
+        sink.add("error", WALK_CODE, text, None)
 
 
 def _lookup(root: Any, path: str) -> Lookup:
@@ -159,10 +181,14 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
             return Reading(NAME, version, "error", detail=f"vopen() found no FAT12/16/32 volume: {found}")
         try:
             entries = _walk(root, sink)
+            _check_own_walk(root, sink, sum(1 for e in entries if e.kind == "dir"))
             lookups = []
             for path in expected:
+                text = text_path(path)
+                if text is None:  # a raw byte no str can spell: nothing to ask FATtools for
+                    continue
                 with sink.at(path):
-                    lookups.append(_lookup(root, path))
+                    lookups.append(replace(_lookup(root, text), path=path))
         finally:
             volume.vclose(root)
     return Reading(NAME, version, "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
@@ -175,6 +201,16 @@ class FattoolsBackend(LibraryBackend):
 
     def library_version(self) -> str:
         return version_in_process()
+
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """FATtools' own walk() of the image, listdir() of a directory, or open() and read()."""
+        return commandline.library_snippet(
+            ["from FATtools import Volume", f"root = Volume.vopen({image!r}, 'rb')"],
+            path,
+            ["for step in root.walk(): print(step)"],
+            "print(root.opendir({target}).listdir())",
+            "print(root.open({target}).read()[:64])",
+        )
 
 
 BACKEND = FattoolsBackend(module=__name__)

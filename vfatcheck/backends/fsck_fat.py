@@ -3,8 +3,9 @@
 `fsck.fat -n -v` runs on a read-only private copy; each complaint line becomes a Message
 ("fsck-complaint"). `fsck.fat -a -v` then runs on a second, writable private copy, and the reference
 reader (vfatcheck.reader) reads the original and the repaired copy: every entry the repair renamed,
-stripped of its long name or deleted becomes a Message ("fsck-would-modify"). The entries and lookups
-of the Reading are those of the repaired copy.
+stripped of its long name or deleted becomes a Message ("fsck-would-modify"); every entry whose long name
+the repair brings back unchanged otherwise becomes "fsck-would-restore" (zeroing a slot's cluster field,
+C26). The entries and lookups of the Reading are those of the repaired copy.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from vfatcheck.backends import proc
+from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.errors import VfatcheckError
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, Status, show_bytes
 
 NAME = "fsck.fat"
 INSTALL_HINT = "apt-get install dosfstools"
+MODIFY_CODE = "fsck-would-modify"
+RESTORE_CODE = "fsck-would-restore"
+REPAIR_COPY = "/tmp/fsck-fat-repair.img"  # where the reproducer repairs a copy of the image
 _BANNER = re.compile(r"^fsck\.fat (\S+) \(([^)]*)\)$", re.MULTILINE)
 _SUMMARY = re.compile(r"^.*: \d+ files, \d+/\d+ clusters$")
 _INFO = re.compile(
@@ -138,18 +142,34 @@ def describe_change(before: EntryLike, after: EntryLike) -> str | None:
     return ", ".join(changes) or None
 
 
+def restores(before: EntryLike, after: EntryLike) -> bool:
+    """The repair brings a long name back and changes nothing else (fsck.fat zeroes a slot's cluster
+    field, after which the long name attaches again)."""
+    return (
+        before.long_name is None
+        and after.long_name is not None
+        and before.short_raw == after.short_raw
+        and (before.kind != "file" or before.size == after.size)
+    )
+
+
 def diff_repair(before: Sequence[EntryLike], after: Sequence[EntryLike]) -> list[Message]:
-    """One "fsck-would-modify" Message per entry the repair changed, deleted or created."""
+    """One Message per entry the repair changed, deleted or created: "fsck-would-restore" when it only
+    brings a long name back, else "fsck-would-modify"."""
     old, new = _keys(before), _keys(after)
     messages = []
     for key, entry in old.items():
         repaired = new.get(key)
+        if repaired is not None and restores(entry, repaired):
+            text = f"long name restored: {repaired.long_name!r}"
+            messages.append(Message("warning", RESTORE_CODE, text, entry.path))
+            continue
         change = "deleted" if repaired is None else describe_change(entry, repaired)
         if change:
-            messages.append(Message("error", "fsck-would-modify", change, entry.path))
+            messages.append(Message("error", MODIFY_CODE, change, entry.path))
     for key, entry in new.items():
         if key not in old:
-            messages.append(Message("error", "fsck-would-modify", f"created {entry.path}", entry.path))
+            messages.append(Message("error", MODIFY_CODE, f"created {entry.path}", entry.path))
     return messages
 
 
@@ -193,6 +213,15 @@ class FsckFatBackend:
         elapsed = time.monotonic() - start
         return Reading(NAME, version, status, entries, lookups, (*complaints, *changes), elapsed, detail)
 
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """The check (`-n`), then the repair on a writable copy and the reference reader's listing of
+        it: what the fsck verdicts are made of. The same for every path: fsck.fat checks the volume."""
+        img = commandline.quote(image)
+        return (
+            f"{self.program} -n -v {img}; cp {img} {REPAIR_COPY} && chmod 600 {REPAIR_COPY} && "
+            f"{self.program} -a -v {REPAIR_COPY}; vfatcheck ls {REPAIR_COPY}"
+        )
+
     def _outcome(self, done: proc.Completed, version: str) -> Reading | None:
         """The Reading for a run that did not finish its check; None when it did."""
         if done.timed_out or done.missing or done.signal is not None:
@@ -227,7 +256,8 @@ def _seen(volume: Any, entry: Any) -> SeenEntry:
     content = volume.digest(entry) if entry.kind == "file" else None
     extra = {"short_hex": entry.short_raw.hex(), "nt_byte": f"0x{entry.nt_byte:02x}"}
     size = entry.size if entry.kind == "file" else None
-    return SeenEntry(entry.path, entry.name, entry.kind, entry.short_display, size, content, extra)
+    name = entry.path.rpartition("/")[2]  # the reader's name as a path component
+    return SeenEntry(entry.path, name, entry.kind, entry.short_display, size, content, extra)
 
 
 def _lookup(volume: Any, path: str) -> Lookup:

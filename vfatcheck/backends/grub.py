@@ -5,7 +5,10 @@ Observed with grub-fstest 2.06-13+deb12u2 (strace: the image is opened O_RDONLY)
   each directory is also listed with plain `ls -a` (names only, space-separated) to see them;
 * `ls` on a volume GRUB does not recognise, or on a missing directory, prints nothing and exits 0,
   so `cat /` is the probe: "not a regular file" means GRUB mounted the volume;
-* GRUB exposes no short names (a name without a long name is shown lower-cased).
+* GRUB exposes no short names (a name without a long name is shown lower-cased);
+* names are bytes (a 0x05-lead dummy is listed with a raw 0xE5): the back-end keeps them as such
+  (surrogateescape) and lists each directory by the very bytes GRUB printed for it, never by the
+  spelled text (an escaped `\xe5` makes GRUB print nothing and exit 0).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vfatcheck.backends import proc
+from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+from vfatcheck.spelling import component, join, os_path, spell_os
 
 NAME = "grub"
 HINT = "apt-get install grub-common"
@@ -91,6 +95,11 @@ def _unopened(text: str) -> list[GrubEntry]:
     return [GrubEntry(text, "file", None, False)]
 
 
+def os_text(raw: bytes) -> str:
+    """GRUB's output as str, every byte kept (surrogateescape), so that names go back as the same bytes."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
 def parse_error(text: str) -> str | None:
     """The text after `grub-fstest: error: `, if GRUB reported one."""
     for line in text.split("\n"):
@@ -117,26 +126,33 @@ class _Session:
 
     def listing(self) -> list[SeenEntry]:
         seen: list[SeenEntry] = []
-        pending = [""]
+        pending = [("", "")]  # (spelled path, the same path as GRUB's bytes: surrogateescape str)
         while pending:
-            where = pending.pop(0)
-            target = f"/{where}/" if where else "/"
+            where, raw = pending.pop(0)
+            target = f"/{raw}/" if raw else "/"
             long = self.run("--", "ls", "-la", target)
             short = self.run("--", "ls", "-a", target)
             for done in (long, short):
                 if not done.ok or done.stderr.strip():
-                    self.messages.append(Message("error", f"{NAME}-ls-error", done.describe(), where or None))
-            entries = merge_short(parse_ls_long(show_bytes(long.stdout)), show_bytes(short.stdout))
+                    self.messages.append(
+                        Message("error", f"{NAME}-ls-directory-error", done.describe(), where)
+                    )
+            entries = merge_short(parse_ls_long(os_text(long.stdout)), os_text(short.stdout))
             for entry in entries:
-                path = f"{where}/{entry.name}" if where else entry.name
+                name = component(spell_os(entry.name))
+                path = join(where, name)
                 extra = {} if entry.opened else {"ls-l": "not shown: GRUB could not open it by name"}
-                seen.append(SeenEntry(path, entry.name, entry.kind, None, entry.size, None, extra))
+                seen.append(SeenEntry(path, name, entry.kind, None, entry.size, None, extra))
                 if entry.kind == "dir":
-                    pending.append(path)
+                    pending.append((path, f"{raw}/{entry.name}" if raw else entry.name))
         return seen
 
-    def lookup(self, path: str) -> Lookup:
-        done = self.run("cat", "/" + path)
+    def lookup(self, path: str) -> Lookup | None:
+        """`cat` of a spelled path, as its bytes; None when it has none (a lone surrogate)."""
+        raw = os_path(path)
+        if raw is None:
+            return None
+        done = self.run("cat", "/" + raw)
         if done.ok:
             return Lookup(path, True, digest(done.stdout))
         said = parse_error(show_bytes(done.stderr)) or done.describe()
@@ -162,6 +178,16 @@ class GrubBackend:
             self._version = parse_version(show_bytes(done.stdout)) if done.ok else "unknown"
         return self._version
 
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """`ls -la` of the root or of a directory (GRUB has no recursive listing), or `cat` of a file;
+        paths as GRUB's bytes."""
+        img = commandline.quote(image)
+        if commandline.is_directory(path):
+            target = commandline.quote_path("/" + (path or "")) if path else "/"
+            return commandline.command(self.program, img, "--", "ls", "-la", target)
+        assert path is not None
+        return commandline.command(self.program, img, "--", "cat", commandline.quote_path("/" + path))
+
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:
             return Reading(NAME, "not installed", "unavailable", detail=HINT)
@@ -182,7 +208,7 @@ class GrubBackend:
         detail = ""
         try:
             entries = session.listing()
-            lookups = [session.lookup(path) for path in expected]
+            lookups = [found for path in expected if (found := session.lookup(path)) is not None]
         except _Timeout as late:
             status, detail = "timeout", str(late)
         return Reading(

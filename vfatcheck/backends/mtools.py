@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vfatcheck.backends import proc
+from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+from vfatcheck.spelling import component, os_path, spell_os
 
 NAME = "mtools"
 INSTALL_HINT = "apt-get install mtools"
@@ -34,6 +35,8 @@ FIXED_ENV = {
     "MTOOLS_LOWER_CASE": "0",
     "MTOOLS_NO_VFAT": "0",
 }
+# mtools' own default code page for 8.3 names (mtools.texi "codepage"): 850, not Linux's 437.
+CODEPAGE_NOTE = "mtools shows 8.3 names in its default code page 850 unless mtools.conf says otherwise"
 SHORT_WIDTH = 13  # "%s %s " of 8 + 3 characters, or 13 spaces when name[0] is a space (mdir.c list_file)
 _REST = re.compile(
     r"(?P<size><DIR>    | +\d+) (?P<date>\d{4}-\d\d-\d\d)  (?P<time>[ \d]\d:\d\d)[ ap]"
@@ -156,15 +159,26 @@ def merge(
     return seen, messages
 
 
+def os_text(raw: bytes) -> str:
+    """mtools' output as str, every byte kept (surrogateescape), so that names go back as the same bytes."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def spelled_path(raw: str) -> str:
+    """A path as mtools printed it (os_text) in vfatcheck's spelling; os_path() gives the bytes back."""
+    return "/".join(component(spell_os(part)) for part in raw.split("/"))
+
+
 def _seen(path: str, row: Listed) -> SeenEntry:
-    extra = {"short_column": row.short_column, "stamp": row.stamp}
+    extra = {"short_column": spell_os(row.short_column), "stamp": row.stamp}
     if row.long_name is not None:
-        extra["long_name"] = row.long_name
+        extra["long_name"] = spell_os(row.long_name)
+    spelled = spelled_path(path)
     return SeenEntry(
-        path=path,
-        name=path.rsplit("/", 1)[-1],
+        path=spelled,
+        name=spelled.rsplit("/", 1)[-1],
         kind=row.kind,
-        short_name=short_display(row.short_column),
+        short_name=spell_os(short_display(row.short_column)),
         size=row.size,
         extra=extra,
     )
@@ -219,19 +233,24 @@ class _Session:
     def mdir(self, *args: str) -> proc.Completed:
         return self.call([self.backend.mdir, "-i", self.image, *args])
 
-    def mtype(self, path: str) -> proc.Completed:
+    def mtype(self, path: str, raw: str) -> proc.Completed:
+        """`path` spelled, `raw` the same path as mtools' bytes (surrogateescape str)."""
         if path not in self.typed:
-            self.typed[path] = self.call([self.backend.mtype, "-i", self.image, f"::/{escape_pattern(path)}"])
+            self.typed[path] = self.call([self.backend.mtype, "-i", self.image, f"::/{escape_pattern(raw)}"])
             said = stderr_messages(show_bytes(self.typed[path].stderr), path)
             self.messages += [m for m in said if m.code != "mtools-not-found"]  # kept in the Lookup
         return self.typed[path]
 
-    def lookup(self, path: str, listed_kind: Kind | None) -> Lookup:
+    def lookup(self, path: str, listed_kind: Kind | None) -> Lookup | None:
+        """mtools' lookup of a spelled path, as its bytes; None when it has none (a lone surrogate)."""
+        raw = os_path(path)
+        if raw is None:
+            return None
         if listed_kind != "file":
-            probe = self.mdir("-b", "-a", f"::/{escape_pattern(path)}/")
+            probe = self.mdir("-b", "-a", f"::/{escape_pattern(raw)}/")
             if probe.ok:
                 return Lookup(path, True)
-        done = self.mtype(path)
+        done = self.mtype(path, raw)
         if done.ok:
             return Lookup(path, True, sha256=digest(done.stdout))
         said = show_bytes(done.stderr).strip()
@@ -240,7 +259,7 @@ class _Session:
 
 class MtoolsBackend:
     name = NAME
-    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    capabilities = Capabilities(short_names=True, content=True, lookups=True, short_names_shown=True)
 
     def __init__(self, mdir: str = "mdir", mtype: str = "mtype") -> None:
         self.mdir, self.mtype = mdir, mtype
@@ -279,26 +298,43 @@ class MtoolsBackend:
     ) -> tuple[Status, str]:
         listing = session.mdir("-/", "-a", "::")
         bare = session.mdir("-/", "-b", "-a", "::")
-        rows, unparsed = parse_listing(show_bytes(listing.stdout))
+        rows, unparsed = parse_listing(os_text(listing.stdout))
         session.messages += stderr_messages(show_bytes(listing.stderr))
-        session.messages += [Message("warning", "mtools-unparsed-line", line) for line in unparsed]
-        seen, merge_messages = merge(rows, parse_bare(show_bytes(bare.stdout)))
+        session.messages += [Message("warning", "mtools-unparsed-line", spell_os(line)) for line in unparsed]
+        seen, merge_messages = merge(rows, parse_bare(os_text(bare.stdout)))
         session.messages += merge_messages
         for entry in seen:
             entries.append(self._with_content(session, entry))
         kinds = {entry.path: entry.kind for entry in seen}
-        lookups.extend(session.lookup(path, kinds.get(path)) for path in expected)
+        for path in expected:
+            found = session.lookup(path, kinds.get(path))
+            if found is not None:
+                lookups.append(found)
         if not listing.ok and not seen:
             return "error", listing.describe()
         if not listing.ok:
             session.messages.append(Message("error", "mtools-exit-status", listing.describe()))
         return "ok", ""
 
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """`mdir -/ -a` of the image or of a directory; `mdir -a` of one entry shows its 8.3 column
+        and long name, or mtools' "File not found" (names as their bytes, wildcards quoted)."""
+        target = "::"
+        if path is not None:
+            raw = os_path(path.rstrip("/"))
+            target = commandline.quote("::/" + escape_pattern(raw if raw is not None else path))
+        recursive = ("-/",) if commandline.is_directory(path) else ()
+        img = commandline.quote(image)
+        return commandline.command("MTOOLS_SKIP_CHECK=1", self.mdir, *recursive, "-a", "-i", img, target)
+
     @staticmethod
     def _with_content(session: _Session, entry: SeenEntry) -> SeenEntry:
         if entry.kind != "file":
             return entry
-        done = session.mtype(entry.path)
+        raw = os_path(entry.path)
+        if raw is None:
+            return entry
+        done = session.mtype(entry.path, raw)
         if not done.ok:
             said = show_bytes(done.stderr).strip() or f"exit code {done.returncode}"
             return replace(entry, extra={**entry.extra, "read_error": said})

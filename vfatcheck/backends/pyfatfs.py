@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib.metadata
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from vfatcheck.backends import commandline
 from vfatcheck.backends.base import Capabilities
 from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, digest
+from vfatcheck.spelling import component, join, spell_text, text_path
 
 NAME = "pyfatfs"
 LOOP_CODE = "directory-loop"  # vfatcheck's guard, not the library's words: the walk would not end
@@ -52,8 +55,8 @@ def _open(image: Path) -> Any:
 
 
 def _shown_name(entry: Any) -> str:
-    name: str = repr(entry)  # pyfatfs' own choice: the long name, or the 8.3 name when there is none
-    return name
+    """pyfatfs' own choice, the long name or the 8.3 name when there is none, spelled as a component."""
+    return component(spell_text(repr(entry)))
 
 
 def _has_lfn(entry: Any) -> bool:
@@ -79,7 +82,7 @@ def _seen(pyfat: Any, entry: Any, path: str, name: str) -> SeenEntry:
         "nt_byte": f"0x{entry.ntres:02x}",
         "has_lfn": str(_has_lfn(entry)).lower(),
     }
-    short = str(entry.get_short_name())
+    short = spell_text(str(entry.get_short_name()))
     if entry.is_directory():
         return SeenEntry(path, name, "dir", short, None, None, extra)
     sha: str | None = None
@@ -104,7 +107,7 @@ def _walk(pyfat: Any, sink: MessageSink) -> list[SeenEntry]:
             continue
         for entry in dirs + files:
             name = _shown_name(entry)
-            path = f"{where}/{name}" if where else name
+            path = join(where, name)
             seen.append(_seen(pyfat, entry, path, name))
             if not entry.is_directory():
                 continue
@@ -134,8 +137,11 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
             entries = _walk(filesystem.fs, sink)
             lookups = []
             for path in expected:
+                text = text_path(path)
+                if text is None:  # a raw byte no str can spell: nothing to ask pyfatfs for
+                    continue
                 with sink.at(path):
-                    lookups.append(_lookup(filesystem, path))
+                    lookups.append(replace(_lookup(filesystem, text), path=path))
         finally:
             filesystem.close()
     return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(sink.messages))
@@ -148,6 +154,16 @@ class PyfatfsBackend(LibraryBackend):
 
     def library_version(self) -> str:
         return version_in_process()
+
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """PyFilesystem2's tree of the whole image, listdir of a directory, or getinfo + readbytes."""
+        return commandline.library_snippet(
+            ["from pyfatfs.PyFatFS import PyFatFS", f"fs = PyFatFS({image!r}, read_only=True)"],
+            path,
+            ["fs.tree()"],
+            "print(fs.listdir({target}))",
+            "print(fs.getinfo({target}).raw); print(fs.readbytes({target})[:64])",
+        )
 
 
 BACKEND = PyfatfsBackend(module=__name__)

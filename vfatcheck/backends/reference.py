@@ -10,10 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from vfatcheck import __version__
+from vfatcheck.backends import commandline
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.errors import BadImageError
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry
 from vfatcheck.reader import Entry, ReadTimeout, Volume, scan_file
+from vfatcheck.reader.names import path_component
 
 NAME = "reference"
 CAPABILITIES = Capabilities(short_names=True, content=True, lookups=True)
@@ -26,7 +28,7 @@ _COUNTS = tuple(str(n) for n in range(256))
 def seen_entry(volume: Volume, entry: Entry) -> SeenEntry:
     return SeenEntry(
         path=entry.path,
-        name=entry.name,
+        name=path_component(entry.name),
         kind=entry.kind,
         short_name=entry.short_display,
         size=entry.size,
@@ -112,6 +114,18 @@ class ReferenceBackend:
             detail = f"internal error: {type(exc).__name__}: {exc}"
             reading = Reading(NAME, __version__, "error", detail=detail)
         return replace(reading, elapsed=time.monotonic() - start)
+
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """`vfatcheck ls` for the listing; for one file, the reader's own lookup and read."""
+        if commandline.is_directory(path):
+            return commandline.command("vfatcheck", "ls", commandline.quote(image))
+        return commandline.python_snippet(
+            [
+                "from vfatcheck.reader import scan",
+                f"volume = scan(open({image!r}, 'rb').read())",
+                f"entry = volume.find({path!r}); print(entry, entry and volume.read_file(entry)[:64])",
+            ]
+        )
 
 
 BACKEND = ReferenceBackend()

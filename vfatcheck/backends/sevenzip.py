@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vfatcheck.backends import proc
+from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, digest, show_bytes
+from vfatcheck.spelling import component, os_path, spell_os
 
 NAME = "7zip"
 HINT = "apt-get install 7zip"
@@ -42,16 +43,22 @@ def parse_banner(text: str) -> str:
     return match.group(1) if match else "unknown"
 
 
+def os_text(raw: bytes) -> str:
+    """7-Zip's output as str, every byte kept (surrogateescape): it prints some 8.3 bytes undecoded."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
 def _entry(fields: dict[str, str]) -> SeenEntry:
-    path = fields["Path"]
+    path = "/".join(component(spell_os(part)) for part in fields["Path"].split("/"))
     kind: Kind = "dir" if fields.get("Folder") == "+" else "file"
     size = fields.get("Size", "")
     extra = {"attributes": fields.get("Attributes", "")}
+    short = fields.get("Short Name")
     return SeenEntry(
         path=path,
         name=path.rsplit("/", 1)[-1],
         kind=kind,
-        short_name=fields.get("Short Name"),
+        short_name=spell_os(short) if short is not None else None,
         size=int(size) if kind == "file" and size.isdigit() else None,
         extra=extra,
     )
@@ -110,7 +117,7 @@ def _matches(listing: Listing, path: str) -> list[SeenEntry]:
 
 class SevenZipBackend:
     name = NAME
-    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    capabilities = Capabilities(short_names=True, content=True, lookups=True, short_names_shown=True)
 
     def __init__(self, program: str | None = None) -> None:
         """`program`: the 7-Zip executable; by default the first of PROGRAMS on PATH."""
@@ -134,11 +141,14 @@ class SevenZipBackend:
         done = self._run(["l", "-slt", *SWITCHES, "--", str(image)], deadline)
         if not done.ok:
             return self._failed(version, done)
-        listing = parse_listing(show_bytes(done.stdout))
+        listing = parse_listing(os_text(done.stdout))
         messages = [*listing.messages, *parse_stderr(show_bytes(done.stderr))]
         lookups: list[Lookup] = []
         for path in expected:
-            lookup, failed = self._lookup(image, path, deadline)
+            raw = os_path(path)
+            if raw is None:  # a lone surrogate: no bytes to ask 7-Zip for
+                continue
+            lookup, failed = self._lookup(image, path, raw, deadline)
             if failed is not None and failed.timed_out:
                 return Reading(
                     NAME, version, "timeout", listing.entries, tuple(lookups), tuple(messages),
@@ -159,17 +169,30 @@ class SevenZipBackend:
             NAME, version, "error", messages=messages, elapsed=done.elapsed, detail=done.describe()
         )
 
-    def _lookup(self, image: Path, path: str, deadline: float) -> tuple[Lookup, proc.Completed | None]:
-        """Select `path` with 7-Zip's own filter (`l`), then extract a file's bytes to stdout (`x -so`)."""
-        listed = self._run(["l", "-slt", "-spd", *SWITCHES, "--", str(image), path], deadline)
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        """`7zz l -slt` of the image (7-Zip lists every directory at once), or 7-Zip's own filter
+        selecting one path: the item it matches, with its Short Name, or nothing."""
+        words = [self.program, "l", "-slt"]
+        if commandline.is_directory(path):
+            return commandline.command(*words, *SWITCHES, "--", commandline.quote(image))
+        assert path is not None
+        target = commandline.quote_path(path)
+        return commandline.command(*words, "-spd", *SWITCHES, "--", commandline.quote(image), target)
+
+    def _lookup(
+        self, image: Path, path: str, raw: str, deadline: float
+    ) -> tuple[Lookup, proc.Completed | None]:
+        """Select `path` (as its bytes, `raw`) with 7-Zip's own filter (`l`), then extract a file's
+        bytes to stdout (`x -so`)."""
+        listed = self._run(["l", "-slt", "-spd", *SWITCHES, "--", str(image), raw], deadline)
         if not listed.ok:
             return Lookup(path, False, error=listed.describe()), listed
-        hits = _matches(parse_listing(show_bytes(listed.stdout)), path)
+        hits = _matches(parse_listing(os_text(listed.stdout)), path)
         if not hits:
             return Lookup(path, False, error="no item matches"), None
         if hits[0].kind == "dir":
             return Lookup(path, True), None
-        got = self._run(["x", "-so", "-spd", *SWITCHES, "--", str(image), path], deadline)
+        got = self._run(["x", "-so", "-spd", *SWITCHES, "--", str(image), raw], deadline)
         if not got.ok:
             return Lookup(path, True, error=got.describe()), got
         note = f"{len(hits)} items match" if len(hits) > 1 else None

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.backends import proc
+from vfatcheck.backends import commandline, proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, show_bytes
+from vfatcheck.spelling import component, join, raw_path, spell_bytes, spell_os
 
 NAME = "sleuthkit"
 HINT_TOOLS = "apt-get install sleuthkit"
@@ -48,8 +49,14 @@ def parse_version(text: str) -> str:
     return match.group(1) if match else "unknown"
 
 
+def os_text(raw: bytes) -> str:
+    """fls's output as str, every byte kept (surrogateescape)."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
 def parse_fls(text: str) -> list[FlsEntry]:
-    """Parse `fls -r -p -l` output: one line per name, TAB-separated; the path may itself hold TABs."""
+    """Parse `fls -r -p -l` output (os_text): one line per name, TAB-separated; the path may itself
+    hold TABs. Paths come out spelled (vfatcheck.spelling)."""
     out: list[FlsEntry] = []
     for line in text.split("\n"):  # not splitlines(): names may hold 0x1C-0x1E
         match = _FLS_LINE.match(line)
@@ -60,7 +67,8 @@ def parse_fls(text: str) -> list[FlsEntry]:
         path = fields[0] if len(fields) == 8 else rest
         size = int(fields[5]) if len(fields) == 8 and fields[5].isdigit() else None
         kind: Kind | None = "dir" if name_type == "d" else "file" if name_type == "r" else None
-        out.append(FlsEntry(path, kind, int(inode), star is not None, size))
+        spelled = "/".join(component(spell_os(part)) for part in path.split("/"))
+        out.append(FlsEntry(spelled, kind, int(inode), star is not None, size))
     return out
 
 
@@ -130,9 +138,9 @@ def _walk(fs: Any) -> tuple[list[SeenEntry], list[Message]]:
                 continue
             if name.type in (pytsk3.TSK_FS_NAME_TYPE_VIRT, pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR):
                 continue
-            text = show_bytes(raw)
-            path = f"{where}/{text}" if where else text
-            short = show_bytes(bytes(name.shrt_name or b"") or raw)
+            text = component(spell_bytes(raw))
+            path = join(where, text)
+            short = spell_bytes(bytes(name.shrt_name or b"") or raw)
             extra = {"inode": str(name.meta_addr)}
             if name.type == pytsk3.TSK_FS_NAME_TYPE_DIR:
                 seen.append(SeenEntry(path, text, "dir", short, None, None, extra))
@@ -149,12 +157,20 @@ def _walk(fs: Any) -> tuple[list[SeenEntry], list[Message]]:
     return seen, messages
 
 
-def _lookup(fs: Any, path: str) -> Lookup:
-    """fs.open is tsk_fs_file_open: tsk_fs_path2inum (what `ifind -n` does), then the inode's data."""
+def _lookup(fs: Any, path: str) -> Lookup | None:
+    """fs.open is tsk_fs_file_open: tsk_fs_path2inum (what `ifind -n` does), then the inode's data.
+    None when pytsk3, which takes UTF-8 text, cannot be given the path's bytes."""
     import pytsk3
 
+    raw = raw_path(path)
     try:
-        f = fs.open("/" + path)
+        text = raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        return None
+    try:
+        f = fs.open("/" + text)
         if f.info.meta.type == pytsk3.TSK_FS_META_TYPE_DIR:
             return Lookup(path, True)
         return Lookup(path, True, _sha256(f))
@@ -168,7 +184,7 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
 
     fs = pytsk3.FS_Info(pytsk3.Img_Info(str(image)), type=pytsk3.TSK_FS_TYPE_FAT_DETECT)
     entries, messages = _walk(fs)
-    lookups = [_lookup(fs, path) for path in expected]
+    lookups = [found for path in expected if (found := _lookup(fs, path)) is not None]
     return Reading(NAME, version_in_process(), "ok", tuple(entries), tuple(lookups), tuple(messages))
 
 
@@ -197,7 +213,8 @@ def joined(fls: Sequence[FlsEntry], walked: Sequence[SeenEntry]) -> tuple[list[S
 
 class SleuthkitBackend:
     name = NAME
-    capabilities = Capabilities(short_names=True, content=True, lookups=True)
+    # the short name is the one istat prints (TSK_FS_NAME.shrt_name, bytes outside ASCII as '^')
+    capabilities = Capabilities(short_names=True, content=True, lookups=True, short_names_shown=True)
 
     def __init__(
         self, fls: str = "fls", module: str = __name__, env: Mapping[str, str] | None = None
@@ -228,6 +245,9 @@ class SleuthkitBackend:
             self._version = f"{tools}, pytsk3 {library}"
         return self._version
 
+    def reproducer(self, image: str, path: str | None = None) -> str:
+        return reproducer(self.fls, image, path)
+
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         availability = self.available()
         if not availability.ok:
@@ -236,7 +256,7 @@ class SleuthkitBackend:
         done = proc.run([self.fls, "-r", "-p", "-l", *FSTYPE, str(image)], timeout=timeout)
         if not done.ok:
             return _failed(version, done)
-        fls = listed(parse_fls(show_bytes(done.stdout)))
+        fls = listed(parse_fls(os_text(done.stdout)))
         left = proc.time_left(start + timeout)
         child = proc.run_python(NAME, version, self.module, image, expected, left, env=self.env)
         entries, unreached = joined(fls, child.entries)
@@ -247,6 +267,18 @@ class SleuthkitBackend:
             (*stderr_messages(show_bytes(done.stderr)), *child.messages, *unreached),
             time.monotonic() - start, child.detail,
         )  # fmt: skip
+
+
+def reproducer(fls: str, image: str, path: str | None) -> str:
+    """`fls -r -p` of the image, `fls -p` of one directory, or istat of one entry (its `Name:` is the
+    8.3 name TSK shows), each found by TSK's own path lookup `ifind -n`."""
+    img = commandline.quote(image)
+    if path is None:
+        return commandline.command(fls, "-r", "-p", *FSTYPE, img)
+    inode = f"$(ifind {' '.join(FSTYPE)} -n {commandline.quote_path('/' + path.rstrip('/'))} {img})"
+    if path.endswith("/"):
+        return commandline.command(fls, "-p", *FSTYPE, img, inode)
+    return commandline.command("istat", *FSTYPE, img, inode)
 
 
 def _failed(version: str, done: proc.Completed) -> Reading:

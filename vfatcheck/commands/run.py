@@ -15,13 +15,12 @@ from vfatcheck.backends import REGISTRY, parser_name
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.commands.inputs import bounded_int, output_file, timeout_seconds
 from vfatcheck.errors import UserInputError
-from vfatcheck.model import FAT_TYPES, FORMS
+from vfatcheck.model import FAT_TYPES
 from vfatcheck.namesfile import read_names
 from vfatcheck.reports import Progress, load_report, render_html, render_json, render_junit, render_terminal
 from vfatcheck.verdicts import RunReport
 
 GZIP_MAGIC = b"\x1f\x8b"
-DEFAULT_FORMS = ("standard", "nodual")
 HELP = "build the corpus in every form and FAT type, read it through every parser, report problems"
 DESCRIPTION = """\
 The compatibility matrix. vfatcheck writes every case of the corpus in each chosen on-disk form
@@ -73,9 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     matrix = parser.add_argument_group("matrix")
     matrix.add_argument(
         "--forms",
-        type=_csv(str, FORMS),
+        type=_csv(str, tuple(pipeline.RUN_FORMS)),
         default=None,
-        help=f"comma-separated forms (default standard,nodual, or the producer's; all: {','.join(FORMS)})",
+        help=f"comma-separated forms (default {','.join(pipeline.DEFAULT_FORMS)}, or the producer's; all: "
+        f"{','.join(pipeline.RUN_FORMS)}; standard-windows is standard with Windows' alias rules)",
     )
     matrix.add_argument(
         "--producer",
@@ -155,9 +155,9 @@ def load_baseline(path: Path | None, load: Callable[[str], RunReport] = load_rep
 
 
 def forms_for(producer: str, forms: tuple[str, ...] | None) -> tuple[str, ...]:
-    """--forms: the builder writes any (default standard,nodual); a kernel only its own, available."""
+    """--forms: the builder writes any (default pipeline.DEFAULT_FORMS); a kernel only its own, available."""
     if producer == producers.BUILDER:
-        return forms or DEFAULT_FORMS
+        return forms or pipeline.DEFAULT_FORMS
     chosen = producers.get(producer)
     if forms is not None and forms != (chosen.form,):
         given = ",".join(forms)

@@ -12,6 +12,7 @@ from vfatcheck.layout.direntry import (
     MAX_LFN_UNITS,
 )
 from vfatcheck.names.forms import INVALID_CHARS
+from vfatcheck.spelling import component, spell_text
 
 # Linux vfat's default codepage (CONFIG_FAT_DEFAULT_CODEPAGE=437) for short-name bytes >= 0x80.
 OEM_CODEPAGE = "cp437"
@@ -32,7 +33,7 @@ def valid_83(raw: bytes) -> bool:
     return all(b not in _ILLEGAL_83 or (i == 0 and b == ENTRY_KANJI_E5) for i, b in enumerate(raw))
 
 
-def _show_part(raw: bytes, lower: bool) -> str:
+def _show_part(raw: bytes, lower: bool, codepage: str) -> str:
     out = []
     for b in raw:
         if b in _ESCAPED:
@@ -41,19 +42,20 @@ def _show_part(raw: bytes, lower: bool) -> str:
             ch = chr(b)
             out.append(ch.lower() if lower and "A" <= ch <= "Z" else ch)
         else:
-            out.append(bytes([b]).decode(OEM_CODEPAGE))
+            out.append(bytes([b]).decode(codepage, errors="replace"))
     return "".join(out)
 
 
-def short_display(raw: bytes, nt_byte: int) -> str:
-    """The 8.3 name as shown: spaces trimmed, NT case bits applied to A-Z, 0x05 lead shown as 0xE5."""
+def short_display(raw: bytes, nt_byte: int, codepage: str = OEM_CODEPAGE) -> str:
+    """The 8.3 name as shown: spaces trimmed, NT case bits applied to A-Z, 0x05 lead shown as 0xE5,
+    bytes 0x80-0xFF in `codepage`, control bytes, DEL and `\\` as `\\xNN` (a vfatcheck.spelling text)."""
     if raw[0] == ENTRY_KANJI_E5:
         raw = b"\xe5" + raw[1:]
     stripped = raw[:8].rstrip(b" ") or raw[:8]
     body = stripped.lstrip(b" ")
     lead = "\\x20" * (len(stripped) - len(body))  # leading spaces would vanish from view
-    base = lead + _show_part(body, bool(nt_byte & CASE_LOWER_BASE))
-    ext = _show_part(raw[8:11].rstrip(b" "), bool(nt_byte & CASE_LOWER_EXT))
+    base = lead + _show_part(body, bool(nt_byte & CASE_LOWER_BASE), codepage)
+    ext = _show_part(raw[8:11].rstrip(b" "), bool(nt_byte & CASE_LOWER_EXT), codepage)
     return f"{base}.{ext}" if ext else base
 
 
@@ -103,7 +105,8 @@ def split_terminated(units: Sequence[int]) -> tuple[list[int], str | None]:
 
 
 def decode_units(units: Sequence[int]) -> tuple[str, list[tuple[str, str]]]:
-    """UTF-16 units to text; an unpaired surrogate is shown as `\\uXXXX`. Returns problems found."""
+    """UTF-16 units to a spelled name (vfatcheck.spelling: an unpaired surrogate is `\\uXXXX`, a
+    backslash `\\x5c`). Returns the problems found too."""
     problems: list[tuple[str, str]] = []
     out: list[str] = []
     i = 0
@@ -115,16 +118,27 @@ def decode_units(units: Sequence[int]) -> tuple[str, list[tuple[str, str]]]:
             continue
         if 0xD800 <= u < 0xE000:
             problems.append(("lfn-unpaired-surrogate", f"unpaired surrogate 0x{u:04X} at unit {i + 1}"))
-            out.append(f"\\u{u:04x}")
-        else:
-            out.append(chr(u))
+        out.append(chr(u))
         i += 1
+    text = "".join(out)
     bad = sorted({u for u in units if u in _ILLEGAL_LFN})
     if bad:
         problems.append(("lfn-illegal-char", "characters not allowed in a long name: " + _units_hex(bad)))
+    problems += _path_problems(text)
     if len(units) > MAX_LFN_UNITS:
         problems.append(("lfn-too-long", f"{len(units)} UTF-16 units, more than {MAX_LFN_UNITS}"))
-    return "".join(out), problems
+    return spell_text(text), problems
+
+
+def _path_problems(text: str) -> list[tuple[str, str]]:
+    """A long name that would read as a path step or split a path: shown escaped (docs/reader.md)."""
+    if text in (".", ".."):
+        return [
+            ("lfn-dot-name", f"the long name is {text!r}; its path component is shown as {component(text)}")
+        ]
+    if "/" in text:
+        return [("lfn-slash", "a '/' inside the long name; its path component shows it as \\x2f")]
+    return []
 
 
 def _units_hex(units: Sequence[int]) -> str:
@@ -137,5 +151,5 @@ def fold(name: str) -> str:
 
 
 def path_component(name: str) -> str:
-    """A name as one path component: '/' cannot appear inside one, so it is shown as \\x2f."""
-    return name.replace("/", "\\x2f")
+    """A spelled name as one path component: `/` inside it and a whole `.` or `..` are escaped."""
+    return component(name)

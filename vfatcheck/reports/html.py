@@ -44,6 +44,7 @@ def render_html(report: RunReport, vocabulary: Vocabulary = READ) -> str:
         _grid(grid, evidence),
         _legend(vocabulary),
         _parsers(report, grid),
+        _image_warnings(report),
         _evidence_panel(),
     ]
     words = f"{len(grid.cases)} {vocabulary.rows}, {len(grid.parsers)} {vocabulary.columns}"
@@ -181,8 +182,8 @@ def _cell(grid: Grid, row: int, column: int, evidence: dict[str, dict[str, Any]]
     )
 
 
-def _short_and_detail(row: Verdict) -> tuple[str, str]:
-    return spaced_hex(clean(row.short_hex)), clean(row.detail)
+def _short_and_detail(row: Verdict) -> tuple[str, str, str]:
+    return spaced_hex(clean(row.short_hex)), clean(row.detail), clean(row.command)
 
 
 def _legend(vocabulary: Vocabulary) -> str:
@@ -213,6 +214,22 @@ def _parsers(report: RunReport, grid: Grid) -> str:
     )
 
 
+def _image_warnings(report: RunReport) -> str:
+    """What parsers said about whole images rather than one entry (7-Zip's "Headers Error", ...)."""
+    if not report.warnings:
+        return ""
+    rows = "".join(
+        f"<tr><td>{esc(w.parser)} {esc(w.parser_version)}</td><td>{esc(w.image)}.img</td>"
+        f"<td>{esc(w.level)}</td><td>{esc(w.text)}</td><td><code>{esc(w.command)}</code></td></tr>"
+        for w in report.warnings
+    )
+    return (
+        '<section id="warnings">\n<h2>Image-level messages</h2>\n<table class="parsers"><thead><tr>'
+        "<th>parser</th><th>image</th><th>level</th><th>message</th><th>command</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>\n</section>"
+    )
+
+
 def _availability(parser: ParserInfo) -> str:
     return (
         "yes"
@@ -223,7 +240,8 @@ def _availability(parser: ParserInfo) -> str:
 
 def _evidence_panel() -> str:
     head = "".join(
-        f"<th>{h}</th>" for h in ("FAT", "verdict", "path", "expected", "seen", "short name", "detail")
+        f"<th>{h}</th>"
+        for h in ("FAT", "verdict", "path", "expected", "seen", "short name", "detail", "command")
     )
     return (
         '<aside id="evidence" hidden>\n'

@@ -6,7 +6,15 @@ import dataclasses
 import json
 from typing import Any, get_type_hints
 
-from vfatcheck.verdicts import SCHEMA_VERSION, VERDICTS, CaseInfo, ParserInfo, RunReport, Verdict
+from vfatcheck.verdicts import (
+    READABLE_SCHEMA_VERSIONS,
+    VERDICTS,
+    CaseInfo,
+    ImageWarning,
+    ParserInfo,
+    RunReport,
+    Verdict,
+)
 
 _TOP_LEVEL = {
     "vfatcheck_version": str,
@@ -32,7 +40,8 @@ def render_json(report: RunReport) -> str:
 
 
 def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
-    """Parse a JSON report; ValueError saying where and why when it is not a version-1 report.
+    """Parse a JSON report; ValueError saying where and why when it is not a report this version reads
+    (schema 2, and the version-1 reports of vfatcheck 0.1).
 
     `verdicts` are the ones its rows may carry: the read verdicts, or the write matrix's."""
     try:
@@ -44,14 +53,15 @@ def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
     if "schema_version" not in raw:
         raise ValueError("no schema_version: not a vfatcheck report")
     version = raw["schema_version"]
-    if version != SCHEMA_VERSION or isinstance(version, bool):
+    if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
+        readable = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
         raise ValueError(
-            f"report schema_version {version!r} is not supported; "
-            f"this vfatcheck reads version {SCHEMA_VERSION}"
+            f"report schema_version {version!r} is not supported; this vfatcheck reads versions {readable}"
         )
     _check_top_level(raw)
-    for name, cls in (("parsers", ParserInfo), ("cases", CaseInfo), ("results", Verdict)):
-        for n, item in enumerate(raw[name]):
+    records = (("parsers", ParserInfo), ("cases", CaseInfo), ("results", Verdict), ("warnings", ImageWarning))
+    for name, cls in records:
+        for n, item in enumerate(raw.get(name, ())):
             _check_record(f"{name}[{n}]", item, cls)
     for n, row in enumerate(raw["results"]):
         if row["verdict"] not in verdicts:
@@ -64,13 +74,14 @@ def _check_top_level(raw: dict[str, Any]) -> None:
         if key not in raw:
             raise ValueError(f"missing field {key!r}")
         _check_type(key, raw[key], kind)
-    unknown = set(raw) - set(_TOP_LEVEL) - {"meta"}
+    unknown = set(raw) - set(_TOP_LEVEL) - {"meta", "warnings"}
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
     for n, form in enumerate(raw["forms"]):
         _check_type(f"forms[{n}]", form, str)
     for n, fat in enumerate(raw["fats"]):
         _check_type(f"fats[{n}]", fat, int)
+    _check_type("warnings", raw.get("warnings", []), list)
     meta = raw.get("meta", {})
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise ValueError("meta: must be an object of strings")

@@ -106,4 +106,6 @@ def evidence(row: Verdict) -> str:
         lines.append(f"  short    {spaced_hex(t(row.short_hex))}")
     if row.detail:
         lines.append(f"  detail   {t(row.detail)}")
+    if row.command:
+        lines.append(f"  command  {t(row.command)}")
     return "\n".join(lines)

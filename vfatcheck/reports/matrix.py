@@ -22,8 +22,11 @@ CODES = {
     "content-differs": "D",
     "mangled": "M",
     "fsck-would-modify": "F",
+    "unspellable": "S",
     "extra": "+",
     "case-changed": "C",
+    "lenient": "L",
+    "fsck-would-restore": "R",
     "cosmetic": "c",
     "unavailable": "-",
     "ok": ".",
@@ -38,9 +41,12 @@ MEANINGS = {
     "unreachable": "listed but cannot be opened by its long name",
     "content-differs": "the content read back differs",
     "mangled": "the long name is shown wrongly",
-    "fsck-would-modify": "fsck.fat would change the volume",
+    "fsck-would-modify": "fsck.fat's repair would rename, strip or delete what was written",
+    "unspellable": "the parser's build cannot spell the name (a code-page limit of that configuration)",
     "extra": "an entry that was never written is listed",
     "case-changed": "the name is shown with a different case",
+    "lenient": "a malformed long name the specification drops is shown (it is this entry's own)",
+    "fsck-would-restore": "fsck.fat's repair would bring back what was written",
     "cosmetic": "a harmless difference (e.g. the short name looks like garbage)",
     "unavailable": "the parser is not installed here",
     "ok": "shown and read back exactly as written",
@@ -57,8 +63,11 @@ COLOURS = {
     "content-differs": "#c2185b",
     "mangled": "#f28c28",
     "fsck-would-modify": "#ffc15e",
+    "unspellable": "#b39ddb",
     "extra": "#8d5524",
     "case-changed": "#f4e04d",
+    "lenient": "#dce775",
+    "fsck-would-restore": "#c5e1a5",
     "cosmetic": "#a7d3f2",
     "unavailable": "#c8c8c8",
     "ok": "#7cb342",
@@ -82,8 +91,11 @@ ANSI = {
     "content-differs": "1;31",
     "mangled": "1;33",
     "fsck-would-modify": "33",
+    "unspellable": "35",
     "extra": "33",
     "case-changed": "93",
+    "lenient": "93",
+    "fsck-would-restore": "32",
     "cosmetic": "36",
     "unavailable": "2",
     "ok": "32",
@@ -132,7 +144,13 @@ READ = Vocabulary(
     skipped=frozenset({"unavailable"}),
 )
 
-FORM_ABBREVIATIONS = {"standard": "std", "nodual": "nd", "nodual-v1": "nd1", "shortonly": "so"}
+FORM_ABBREVIATIONS = {
+    "standard": "std",
+    "standard-windows": "win",
+    "nodual": "nd",
+    "nodual-v1": "nd1",
+    "shortonly": "so",
+}
 
 _SAFE_FORMAT = frozenset({"\u200c", "\u200d"})  # joiners inside emoji and scripts are shown as they are
 
@@ -201,6 +219,7 @@ class Problem:
     detail: str
     short_hex: str
     fats: tuple[int, ...]
+    command: str = ""  # the first FAT type's: the image name differs from one FAT type to the next
 
 
 @dataclass(frozen=True)
@@ -267,15 +286,22 @@ def problems(
     """Problems worst first; rows identical but for the FAT type are merged into one."""
     wanted = verdicts if verdicts is not None else frozenset(vocabulary.verdicts) - vocabulary.not_problems
     merged: dict[tuple[str, ...], list[int]] = {}
+    commands: dict[tuple[str, ...], str] = {}
     for r in report.results:
         if r.verdict in wanted:
             key = (r.verdict, r.case, r.path, r.form, r.parser, r.parser_version, r.expected, r.seen)
             merged.setdefault((*key, r.detail, r.short_hex), []).append(r.fat)
+            commands.setdefault((*key, r.detail, r.short_hex), r.command)
     case_order = {c.id: n for n, c in enumerate(report.cases)}
     parser_order = {p.name: n for n, p in enumerate(report.parsers)}
     names = ("verdict", "case", "path", "form", "parser", "parser_version", "expected", "seen", "detail")
     out = [
-        Problem(**dict(zip(names, key[:9], strict=True)), short_hex=key[9], fats=tuple(sorted(set(fats))))
+        Problem(
+            **dict(zip(names, key[:9], strict=True)),
+            short_hex=key[9],
+            fats=tuple(sorted(set(fats))),
+            command=commands[key],
+        )
         for key, fats in merged.items()
     ]
     return sorted(

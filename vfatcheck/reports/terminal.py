@@ -58,6 +58,7 @@ def render_terminal(
         _unavailable(grid, width),
         _problem_list(report, paint, width, max_problems, vocabulary),
         _cosmetic_summary(report, paint, vocabulary),
+        _image_warnings(report, width),
     ]
     if timings:
         parts.append(_timings(grid))
@@ -176,7 +177,10 @@ def _problem(number: int, p: Problem, paint: _Painter, width: int) -> str:
     if p.detail:
         detail = clean(p.detail)
         fields.append(("detail", detail if len(detail) <= DETAIL_CHARS else detail[:DETAIL_CHARS] + "…"))
+    command = p.command.split("\n")
     lines = [title]
+    if p.command:
+        fields.append(("command", clean(command[0])))
     for name, value in fields:
         lines.append(
             textwrap.fill(
@@ -189,6 +193,7 @@ def _problem(number: int, p: Problem, paint: _Painter, width: int) -> str:
                 drop_whitespace=False,
             )
         )
+    lines += [" " * 16 + clean(line) for line in command[1:]]  # a Python snippet, one line each
     return "\n".join(lines)
 
 
@@ -197,18 +202,48 @@ def repr_text(text: str) -> str:
 
 
 def _cosmetic_summary(report: RunReport, paint: _Painter, vocabulary: Vocabulary) -> str:
-    by_column: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    """One line per parser, form and kind of cosmetic difference, with an example and its command."""
+    by_column: dict[tuple[str, str, str], list[Problem]] = defaultdict(list)
     for p in problems(report, vocabulary.mild, vocabulary):
-        by_column[(p.parser, p.form)].append(p)
+        by_column[(p.parser, p.form, _cosmetic_kind(p.detail))].append(p)
     if not by_column:
         return ""
     lines = [f"{paint('Cosmetic', 'cosmetic')} differences (harmless, one example each):"]
-    for (parser, form), found in by_column.items():
+    for (parser, form, _kind), found in by_column.items():
         example = found[0]
         lines.append(
             f"  {clean(parser)} {clean(form)}: {len(found)} x, e.g. {repr_text(example.path)} "
             f"seen {repr_text(example.seen)}" + (f" ({clean(example.detail)})" if example.detail else "")
         )
+        lines += _command_lines(example.command)
+    return "\n".join(lines)
+
+
+def _command_lines(command: str) -> list[str]:
+    if not command:
+        return []
+    first, *rest = command.split("\n")
+    return [f"      command: {clean(first)}", *(" " * 15 + clean(line) for line in rest)]
+
+
+def _cosmetic_kind(detail: str) -> str:
+    for kind in ("lossy", "code page", "illegal 8.3"):
+        if kind in detail:
+            return kind
+    return ""
+
+
+def _image_warnings(report: RunReport, width: int) -> str:
+    """What parsers said about whole images (not one entry), one line each, with the command."""
+    if not report.warnings:
+        return ""
+    lines = [f"Image-level messages ({len(report.warnings)}), what a parser said about a whole image:"]
+    for w in report.warnings:
+        head = f"  {clean(w.parser)} {clean(w.parser_version)}  {clean(w.image)}.img  {clean(w.level)}: "
+        lines.append(
+            textwrap.fill(clean(w.text), max(40, width), initial_indent=head, subsequent_indent=" " * 6)
+        )
+        lines += _command_lines(w.command)
     return "\n".join(lines)
 
 
