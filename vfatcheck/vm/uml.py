@@ -279,5 +279,8 @@ def write(
             data.append(Member.file(f"job/data/{n}", content))
             makes.append(Make(path, f"/job/data/{n}"))
     job = protocol.write_job(device(0), view, clock, makes)
-    boot = machine(kernel).boot("write", job, [Disk(image, writable=True)], timeout, timeout, data)
+    from vfatcheck.vm import runner  # not at the top: runner imports this module
+
+    vm = runner.machine(kernel)  # this UML, or its qemu fallback
+    boot = vm.boot("write", job, [Disk(image, writable=True)], timeout, timeout, data)
     return WriteResult(boot, [(path, err) for path, err in boot.answers.made if err])
