@@ -47,6 +47,7 @@ HINT = "apt-get install qemu-system-x86 linux-image-amd64 busybox-static gcc lib
 MODULES = (
     "virtio_mmio",
     "virtio_blk",
+    "virtio_console",
     "fat",
     "vfat",
     "msdos",
@@ -62,6 +63,9 @@ MODULE_ROOT = Path("/lib/modules")
 # FAT_DEFAULT_UTF8), pinned on every vfat mount: the amd64 kernel's own are "ascii" and utf8
 PINNED_VFAT = (("iocharset", "iocharset=iso8859-1"), ("utf8", "utf8=0"))
 KVM_PROBE_TIMEOUT = 6.0
+# a TCG boot takes 3-4 s of CPU before the guest says anything, and 30 s of wall time was seen on 2
+# cores shared by a dozen processes: the first line may come that much later than a UML guest's
+STARTUP = 60.0
 ACCEL_ENV = "VFATCHECK_QEMU_ACCEL"  # kvm or tcg: no probe
 DEFAULT_TSC_KHZ = 2_000_000
 _RELEASE = re.compile(r"vmlinuz-(\d[\w.+~-]*)")
@@ -303,7 +307,7 @@ class Machine:
 
     def _probe_kvm(self, out: Path, say: cache.Progress) -> None:
         say(f"trying one boot under KVM (at most {KVM_PROBE_TIMEOUT:.0f} s)")
-        boot = self._boot("kvm", "read", "", [], KVM_PROBE_TIMEOUT, KVM_PROBE_TIMEOUT, ())
+        boot = self._boot("kvm", "read", "", [], KVM_PROBE_TIMEOUT, KVM_PROBE_TIMEOUT, (), startup=0.0)
         (out / "verdict").write_text("works\n" if boot.answers.done else f"fails: {boot.tail() or '-'}\n")
 
     def boot(
@@ -316,7 +320,7 @@ class Machine:
         data: Sequence[Member] = (),
     ) -> Boot:
         """As uml.Machine.boot: disk n is the guest's /dev/ubd<a+n> (a link to its virtio disk)."""
-        return self._boot(self.accel(), mode, pinned(job), disks, timeout, quiet, data)
+        return self._boot(self.accel(), mode, pinned(job), disks, timeout, quiet, data, STARTUP)
 
     def _boot(
         self,
@@ -327,6 +331,7 @@ class Machine:
         timeout: float,
         quiet: float,
         data: Sequence[Member],
+        startup: float,
     ) -> Boot:
         if len(disks) > MAX_DISKS:
             raise ValueError(f"{len(disks)} disks, at most {MAX_DISKS}")
@@ -336,7 +341,7 @@ class Machine:
             work = Path(tmp)
             (work / "initrd").write_bytes(base + archive(extra))
             argv = [*self._command(accel, vmlinux, work), *_disk_options(work, disks)]
-            done = _run_until_quiet(argv, timeout, quiet, {})
+            done = _run_until_quiet(argv, timeout, quiet, {}, startup)
         return Boot(done, protocol.parse(show_bytes(done.stdout)))
 
     def _command(self, accel: str, vmlinux: Path, work: Path) -> list[str]:
@@ -353,9 +358,13 @@ class Machine:
             "mitigations=off",
         ]
         machine = ["-M", "microvm", "-accel", accel, "-m", f"{memory}M", "-smp", "1", "-no-reboot"]
-        quiet = ["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio"]
+        quiet = ["-nodefaults", "-no-user-config", "-display", "none"]
+        # the kernel's console on the UART, the guest's answers on a virtio console (init's choice):
+        # both on stdout
+        console = ["-chardev", "stdio,id=out,mux=on,signal=off", "-serial", "chardev:out"]
+        console += ["-device", "virtio-serial-device", "-device", "virtconsole,chardev=out"]
         boot = ["-kernel", str(vmlinux), "-initrd", str(work / "initrd"), "-append", " ".join(append)]
-        return [QEMU, *machine, *quiet, *boot]
+        return [QEMU, *machine, *quiet, *console, *boot]
 
 
 def _read(path: str) -> str:
