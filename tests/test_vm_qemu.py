@@ -132,6 +132,17 @@ def test_qemu_takes_over_when_uml_cannot_ptrace(tmp_path: Path, monkeypatch: pyt
 
 
 @can_build
+def test_qemu_takes_over_when_uml_is_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel = uml.Kernel(binary=str(tmp_path / "no-linux"), modules=())
+    twin = fake_debian_kernel(tmp_path, monkeypatch, "exit 0")
+    monkeypatch.setitem(runner.TWINS, kernel, twin)
+    assert runner.machine(kernel) is qemu.machine(twin)
+    monkeypatch.setattr(qemu, "QEMU", str(tmp_path / "no-qemu"))
+    monkeypatch.setattr(qemu, "_MACHINES", {})  # availability is remembered once it was seen
+    assert runner.machine(kernel).available().hint == uml.HINT  # neither: UML's own install hint
+
+
+@can_build
 def test_without_qemu_the_fallback_is_unavailable_with_both_reasons(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
