@@ -24,6 +24,7 @@ APT_PACKAGES := \
 	libc6-dev \
 	libelf-dev \
 	libssl-dev \
+	linux-image-amd64 \
 	linux-source-6.1 \
 	mtools \
 	nodejs \

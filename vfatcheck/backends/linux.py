@@ -28,7 +28,7 @@ from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities,
 from vfatcheck.cache import BuildFailed
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Kind, Level, Lookup, Message, Reading, SeenEntry
-from vfatcheck.vm import uml
+from vfatcheck.vm import runner, uml
 from vfatcheck.vm.protocol import Listed, View, ViewResult, describe_errno
 from vfatcheck.vm.reads import Failure, Outcome, Shared
 
@@ -39,7 +39,7 @@ DEFAULT_IOCHARSET = "iso8859-1"  # CONFIG_FAT_DEFAULT_IOCHARSET of Debian's UML 
 DEFAULT_CODEPAGE = "437"  # CONFIG_FAT_DEFAULT_CODEPAGE
 _OPTION = re.compile(r"-?[A-Za-z0-9_]+(=[A-Za-z0-9_.-]+)?")
 _CODECS = {"iso8859-1": "latin-1", "utf8": "utf-8", "ascii": "ascii"}
-_SHARED: dict[uml.Kernel, Shared] = {}
+_SHARED: dict[runner.Machine, Shared] = {}
 KernelSource = Callable[[], uml.Kernel]  # a kernel built at first use; raises cache.BuildFailed
 _SHARED_LOCK = threading.Lock()
 
@@ -95,11 +95,13 @@ def encode(view: View, path: str) -> bytes | None:
 
 
 def shared(kernel: uml.Kernel) -> Shared:
-    """The one boot memo of `kernel`'s machine, for every view of every back-end that uses it."""
+    """The one boot memo of the machine that runs `kernel` (vm.runner: UML, or its qemu fallback), for
+    every view of every back-end that uses it."""
+    vm = runner.machine(kernel)
     with _SHARED_LOCK:
-        if kernel not in _SHARED:
-            _SHARED[kernel] = Shared(uml.machine(kernel), encode)
-        return _SHARED[kernel]
+        if vm not in _SHARED:
+            _SHARED[vm] = Shared(vm, encode)
+        return _SHARED[vm]
 
 
 def _level(printk: int) -> Level:
@@ -209,14 +211,14 @@ class LinuxBackend:
             kernel = self.kernel
         except BuildFailed as exc:  # says what is missing, or the build's own words
             return Availability(False, str(exc))
-        ok = uml.machine(kernel).available()
+        ok = runner.machine(kernel).available()
         if ok.ok:
             shared(kernel).register(self.view)
         return ok
 
     def version(self) -> str:
         try:
-            release = uml.machine(self.kernel).release or "unknown"
+            release = runner.label(runner.machine(self.kernel))
         except BuildFailed:
             release = "not built"
         return f"{release} (-t {self.view.fstype} -o {self._mount_options()})"

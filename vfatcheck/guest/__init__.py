@@ -23,7 +23,7 @@ SOURCES = (HERE / "init", *HELPER_SOURCES, native.path("sha256.h"))
 BUSYBOX = "/bin/busybox"
 # The busybox applets init uses, each a link to busybox: never one named "busybox" pointing at
 # itself, which makes the kernel fail to run /init (ELOOP).
-APPLETS = ("sh", "mount", "insmod", "cat", "echo", "sync", "poweroff")
+APPLETS = ("sh", "mount", "insmod", "cat", "echo", "ln", "sync", "poweroff")
 COMPILE_TIMEOUT = 120.0
 
 
@@ -76,7 +76,8 @@ def build_helper(out: Path) -> Path:
 def base_members(helper: Path, modules: Sequence[Path], busybox: Path = Path(BUSYBOX)) -> list[Member]:
     """The initramfs of every boot, without its job: init, busybox and its applets, the helper, the
     modules (loaded in the given order, named in /etc/modules)."""
-    members = [Member.directory(d) for d in ("bin", "dev", "etc", "job", "lib", "lib/modules", "mnt", "proc")]
+    folders = ("bin", "dev", "etc", "job", "lib", "lib/modules", "mnt", "proc", "sys")
+    members = [Member.directory(d) for d in folders]
     members.append(Member.file("init", (HERE / "init").read_bytes(), executable=True))
     members.append(Member.file("bin/busybox", busybox.read_bytes(), executable=True))
     members += [Member.symlink(f"bin/{applet}", "busybox") for applet in APPLETS]

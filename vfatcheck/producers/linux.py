@@ -28,7 +28,7 @@ from vfatcheck.errors import UserInputError, VfatcheckError
 from vfatcheck.geometry import FAT32_BACKUP_BOOT_SECTOR, Geometry, geometry_for
 from vfatcheck.layout.dostime import DEFAULT_TIMESTAMP, DosTimestamp
 from vfatcheck.model import Item
-from vfatcheck.vm import kernels, uml
+from vfatcheck.vm import kernels, runner, uml
 from vfatcheck.vm.protocol import View, describe_errno
 
 NAME = "linux"
@@ -52,7 +52,7 @@ class Written:
 
 
 def available(kernel: uml.Kernel = uml.DEFAULT_KERNEL) -> Availability:
-    ok = uml.machine(kernel).available()
+    ok = runner.machine(kernel).available()
     if not ok.ok or proc.run([MKFS, "--help"], timeout=10).missing:
         return Availability(False, HINT)
     return ok
@@ -79,7 +79,7 @@ class KernelProducer:
 
     def version(self) -> str:
         try:
-            return uml.machine(self.boot_kernel()).release or "unknown"
+            return runner.label(runner.machine(self.boot_kernel()))
         except BuildFailed:
             return "not built"
 

@@ -19,7 +19,8 @@ from vfatcheck.backends.base import ReadJob
 from vfatcheck.model import Status
 from vfatcheck.vm import protocol
 from vfatcheck.vm.protocol import View, ViewResult
-from vfatcheck.vm.uml import MAX_DISKS, Boot, Disk, Machine, device
+from vfatcheck.vm.runner import Machine
+from vfatcheck.vm.uml import MAX_DISKS, Boot, Disk, device
 
 MEMO_SIZE = 8  # batches kept for views that have not asked yet
 # (view, expected path) -> the bytes to open in the guest; None when the view cannot spell it

@@ -198,13 +198,16 @@ class Machine:
         ]
 
 
-def _run_until_quiet(argv: list[str], timeout: float, quiet: float, env: dict[str, str]) -> proc.Completed:
+def _run_until_quiet(
+    argv: list[str], timeout: float, quiet: float, env: dict[str, str], startup: float = 0.0
+) -> proc.Completed:
     """Run the machine line by line: stopped (as timed out) when it says nothing for `quiet` seconds
-    or runs past `timeout`, so that a hang costs the image being read, not the whole batch."""
+    or runs past `timeout`, so that a hang costs the image being read, not the whole batch. A machine
+    that boots slowly (qemu TCG) has `startup` seconds more for its first line and in all."""
     start = time.monotonic()
-    end = start + timeout
+    end = start + startup + timeout
     try:
-        with proc.Console(argv, min(end, start + quiet), env) as console:
+        with proc.Console(argv, min(end, start + startup + quiet), env) as console:
             try:
                 while True:
                     console.expect(b"\n")
@@ -279,5 +282,8 @@ def write(
             data.append(Member.file(f"job/data/{n}", content))
             makes.append(Make(path, f"/job/data/{n}"))
     job = protocol.write_job(device(0), view, clock, makes)
-    boot = machine(kernel).boot("write", job, [Disk(image, writable=True)], timeout, timeout, data)
+    from vfatcheck.vm import runner  # not at the top: runner imports this module
+
+    vm = runner.machine(kernel)  # this UML, or its qemu fallback
+    boot = vm.boot("write", job, [Disk(image, writable=True)], timeout, timeout, data)
     return WriteResult(boot, [(path, err) for path, err in boot.answers.made if err])

@@ -28,7 +28,7 @@ from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability
 from vfatcheck.cache import BuildFailed
 from vfatcheck.layout.dostime import DEFAULT_TIMESTAMP
 from vfatcheck.producers.linux import unix_seconds
-from vfatcheck.vm import protocol, uml
+from vfatcheck.vm import protocol, runner, uml
 from vfatcheck.vm.cpio import Member
 from vfatcheck.vm.protocol import JobAnswer, View, describe_errno
 from vfatcheck.writes.base import ShortNames, WriteJob, WriteResult, WriteStatus, in_rounds
@@ -139,10 +139,10 @@ class LinuxWriter:
     def available(self) -> Availability:
         if isinstance(self._outcome, BuildFailed):
             return Availability(False, str(self._outcome))
-        return uml.machine(self._outcome).available()
+        return runner.machine(self._outcome).available()
 
     def version(self) -> str:
-        release = uml.machine(self.kernel).release if self.kernel else None
+        release = runner.label(runner.machine(self.kernel)) if self.kernel else None
         return f"{release or 'unknown'} (-t {VIEW.fstype} -o {VIEW.option_text})"
 
     def apply(self, image: Path, operation: Operation, timeout: float = DEFAULT_TIMEOUT) -> WriteResult:
@@ -163,7 +163,7 @@ class LinuxWriter:
         start = time.monotonic()
         try:
             budget = STARTUP + timeout * len(jobs)
-            boot = uml.machine(self.kernel).boot("write", text, disks, budget, timeout, data)
+            boot = runner.machine(self.kernel).boot("write", text, disks, budget, timeout, data)
         except BuildFailed as exc:  # the first-use build: a missing piece, said in its own words
             share = (time.monotonic() - start) / len(jobs)
             return [WriteResult("error", f"first-use build failed: {exc}", share) for _ in jobs]
