@@ -28,16 +28,17 @@ usable = fusefat.BACKEND.available().ok
 needs_fuse = live("fusefat", "fusermount", usable, reason=f"needs fusefat and FUSE: {fusefat.FUSE_HINT}")
 
 
-def our_mounts() -> list[str]:
+def our_mounts() -> set[str]:
     with open("/proc/mounts") as mounts:
-        return [line for line in mounts if "vfatcheck-fusefat-" in line]
+        return {line for line in mounts if "vfatcheck-fusefat-" in line}
 
 
 def read(image: Path, expected: list[str], backend: fusefat.FusefatBackend = fusefat.BACKEND) -> Reading:
-    before = digest(image.read_bytes())
+    before, mounted = digest(image.read_bytes()), our_mounts()
     reading = backend.read(image, expected, timeout=30)
     assert digest(image.read_bytes()) == before, "the back-end changed its input image"
-    assert our_mounts() == [], "a mount was left behind"
+    # Only mounts that appeared during this read count: another vfatcheck on the machine may hold its own.
+    assert our_mounts() <= mounted, "a mount was left behind"
     return reading
 
 
@@ -118,10 +119,10 @@ def test_live_a_hang_while_walking_is_cut_off_and_unmounted(tmp_path: Path) -> N
     module, env = fake_library(tmp_path, "fusefat", HANG_IN_LIBRARY)
     backend = fusefat.FusefatBackend(module=module, env=env)
     image, _ = builder_image(tmp_path, "standard", 12)
-    before = digest(image.read_bytes())
+    before, mounted = digest(image.read_bytes()), our_mounts()
     reading = backend.read(image, [], timeout=1.5)
     assert_timeout(reading)
-    assert our_mounts() == [] and digest(image.read_bytes()) == before
+    assert our_mounts() <= mounted and digest(image.read_bytes()) == before
 
 
 def stand_in(tmp_path: Path, body: str) -> fusefat.FusefatBackend:
