@@ -1,0 +1,5 @@
+"""Root causes of a run's problems (issue 9): see vfatcheck.findings.model and docs/reports.md."""
+
+from vfatcheck.findings.model import UNEXPLAINED, Finding, RowRef
+
+__all__ = ["UNEXPLAINED", "Finding", "RowRef"]
