@@ -45,7 +45,7 @@ def render_json(report: RunReport) -> str:
 
 def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
     """Parse a JSON report; ValueError saying where and why when it is not a report this version reads
-    (schema 2, and the version-1 reports of vfatcheck 0.1).
+    (schema 3, and the version-1 and -2 reports of earlier vfatcheck releases, which have no findings).
 
     `verdicts` are the ones its rows may carry: the read verdicts, or the write matrix's."""
     try:
@@ -58,7 +58,8 @@ def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
         raise ValueError("no schema_version: not a vfatcheck report")
     version = raw["schema_version"]
     if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
-        readable = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
+        *first, last = map(str, READABLE_SCHEMA_VERSIONS)
+        readable = f"{', '.join(first)} and {last}" if first else last
         raise ValueError(
             f"report schema_version {version!r} is not supported; this vfatcheck reads versions {readable}"
         )
