@@ -78,7 +78,11 @@ def test_self_contained_and_hostile_names_are_text(page: Path) -> None:
     tags = parse(text)
     names = {tag for tag, _ in tags.tags}
     assert "img" not in names and "link" not in names and "iframe" not in names
-    assert [a.get("type") for tag, a in tags.tags if tag == "script"] == ["application/json", "application/json", None]
+    assert [a.get("type") for tag, a in tags.tags if tag == "script"] == [
+        "application/json",
+        "application/json",
+        None,
+    ]
     assert not [a for _, attrs in tags.tags for a in attrs if a.startswith("on")]
     assert not [a for _, attrs in tags.tags for a in attrs if a in ("src", "href", "srcset", "action")]
     assert not re.search(r"https?://|url\(|@import", text, flags=re.I)
