@@ -42,7 +42,7 @@ def overview_matrix(grid: Grid, paint: Paint, width: int) -> str:
     ncols = len(grid.cases) + len(gaps)
     label = max(12, min(40, width - ncols - 1, max(display_width(_label(n)) for n, _ in rows) + 1))
     codes = grid.vocabulary.codes
-    lines = [*_group_header(grid, gaps, label), fit("parser \\ case", label) + _ruler(grid, gaps)]
+    lines = [*_group_header(grid, gaps, label, width), fit("parser \\ case", label) + _ruler(grid, gaps)]
     for names, cells in rows:
         out = []
         for n, verdict in enumerate(cells):
@@ -50,10 +50,7 @@ def overview_matrix(grid: Grid, paint: Paint, width: int) -> str:
                 out.append(" ")
             out.append(paint(codes.get(verdict, "?"), verdict) if verdict else " ")
         lines.append(fit(_label(names), label - 1) + " " + "".join(out))
-    lines.append(
-        f"one column per case (worst verdict over forms {', '.join(map(clean, grid.forms))} and FAT "
-        f"{', '.join(map(str, grid.fats))}); --verbose for the full matrix"
-    )
+    lines.append("a column per case: its worst verdict over forms and FAT types; --verbose: the whole matrix")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -74,7 +71,7 @@ def _column(grid: Grid, gaps: set[int], n: int) -> int:
     return n + sum(1 for g in gaps if g <= n)
 
 
-def _group_header(grid: Grid, gaps: set[int], label: int) -> list[str]:
+def _group_header(grid: Grid, gaps: set[int], label: int, width: int) -> list[str]:
     """The case groups' names above their first columns, on two lines (alternating), so that a short
     group's name may run on over the next group's columns."""
     starts = [0, *sorted(gaps)]
@@ -82,7 +79,9 @@ def _group_header(grid: Grid, gaps: set[int], label: int) -> list[str]:
     lines = [[" "] * (total + 40) for _ in range(2)]
     for k, start in enumerate(starts):
         column = _column(grid, gaps, start)
-        end = _column(grid, gaps, starts[k + 2]) - 1 if k + 2 < len(starts) else total + 40
+        end = (
+            _column(grid, gaps, starts[k + 2]) - 1 if k + 2 < len(starts) else max(column + 1, width - label)
+        )
         text = (clean(grid.cases[start].group) or "ungrouped")[: max(1, end - column)]
         lines[k % 2][column : column + len(text)] = text
     return [" " * label + "".join(line).rstrip() for line in lines]
@@ -96,12 +95,15 @@ def _ruler(grid: Grid, gaps: set[int]) -> str:
 def finding_line(f: Finding, paint: Paint, code: str, width: int) -> str:
     """One finding on one line: code, parser, verdict, trait, its counts, upstream."""
     upstream = f"known upstream: {f.known_upstream}" if f.known_upstream else "not reported upstream"
+    head = f"{clean(f.parser)} {f.verdict}"
     if f.trait == UNEXPLAINED:
-        what = f"{f.affected} rows no trait explains"
-    else:
-        counts = f"{f.affected} of {f.with_trait} such, {f.others_affected} of {f.others} others"
-        what = f"{clean(short(f.trait))}: {counts}"
-    return f"{paint(code, f.verdict)} {clean(f.parser)} {f.verdict}: {what} · {upstream}"
+        return f"{paint(code, f.verdict)} {head}: {f.affected} rows no trait explains · {upstream}"
+    counts = f"{f.affected} of {f.with_trait} such, {f.others_affected} of {f.others} others"
+    trait = clean(short(f.trait))
+    room = width - display_width(f"{code} {head}: : {counts} · {upstream}")
+    if 12 <= room < display_width(trait):  # the trait's words give way, never its counts or the link
+        trait = fit(trait, room).rstrip()
+    return f"{paint(code, f.verdict)} {head}: {trait}: {counts} · {upstream}"
 
 
 def _defect_only(f: Finding) -> str | None:

@@ -76,10 +76,11 @@ def render_terminal(
 def _short(
     report: RunReport, grid: Grid, paint: _Painter, width: int, timings: bool, vocabulary: Vocabulary
 ) -> str:
+    head, counts = _header(report, grid).split("\n", 1)
     parts = [
-        _header(report, grid),
+        head + "\n" + textwrap.fill(counts, max(40, width), subsequent_indent="  "),
         overview_matrix(grid, paint, width),
-        _legend(report, paint, width, vocabulary),
+        _legend(report, paint, width, vocabulary).rsplit("\n", 1)[0],  # no form columns: no abbreviations
         _unavailable_names(grid),
     ]
     tail = [_mild_counts(report, vocabulary)]
