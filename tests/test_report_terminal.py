@@ -258,7 +258,7 @@ def overview_cells(text: str, report: RunReport) -> dict[tuple[str, str], str]:
     columns_at = [n for n, ch in enumerate(lines[ruler]) if ch in "|."][: len(report.cases)]
     cells = {}
     for line in lines[ruler + 1 :]:
-        if line.startswith("one column per case"):
+        if line.startswith("a column per case"):
             break
         name = line.split()[0]
         for case, column in zip(report.cases, columns_at, strict=True):
