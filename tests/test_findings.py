@@ -6,6 +6,7 @@ the rows and against the manifests the run kept on disk, not against the groupin
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -156,3 +157,37 @@ def test_finding_dicts_load_back() -> None:
     finding = Finding.from_dict(raw)
     assert finding.rows[0].image == "fat16-nodual" and finding.known_upstream is None
     assert Finding.from_dict(finding.to_dict() | {"rows": raw["rows"]}) == finding
+
+
+BASELINE = Path(__file__).resolve().parents[1] / "fixtures" / "baseline.json.gz"
+
+
+@pytest.fixture(scope="module")
+def baseline() -> RunReport:
+    return load_report(gzip.decompress(BASELINE.read_bytes()).decode("utf-8"))
+
+
+def test_baseline_findings_are_those_of_its_rows(baseline: RunReport) -> None:
+    # the committed baseline is a schema-3 report of the default run: its findings follow from its rows
+    assert baseline.schema_version == 3 and baseline.entries
+    assert group(baseline) == baseline.findings
+    problems = {(r.image, r.path, r.parser) for r in baseline.results if r.verdict not in NOT_PROBLEMS}
+    assert problems <= {(ref.image, ref.path, f.parser) for f in baseline.findings for ref in f.rows}
+
+
+@pytest.mark.parametrize(
+    ("finding", "url", "version"),
+    [
+        ("fattools:missing:lfn", "maxpat78/FATtools/issues/22", "1.1.23"),
+        ("sleuthkit:unreachable:slots-16-up", "sleuthkit/sleuthkit/issues/2629", "4.11.1"),
+        ("fsck.fat:fsck-would-modify:defect:nt20-no-lfn", "dosfstools/dosfstools/issues/170", "4.2"),
+    ],
+)
+def test_default_run_findings_carry_the_threads_that_describe_them(
+    baseline: RunReport, finding: str, url: str, version: str
+) -> None:
+    # Observed in the default run with the versions named; each thread was read (known-upstream.toml).
+    found = {f.id: f for f in baseline.findings}
+    assert finding in found, sorted(found)
+    assert found[finding].known_upstream == f"https://github.com/{url}"
+    assert found[finding].parser_version.startswith(version)

@@ -134,3 +134,16 @@ def test_problems_carry_the_command_and_image_warnings_are_reported(outputs: dic
         lost.command
         == f"7zz l -slt -spd -tFAT -sccUTF-8 -- {images}/fat16-nodual.img 'C074/Lead byte five.txt'"
     )
+
+
+def test_short_report_by_default_every_problem_with_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*SMALL, "--parsers", "reference,mtools,7zip"]
+    assert cli.main(args) == 0
+    short = capsys.readouterr().out
+    assert cli.main([*args, "--verbose"]) == 0
+    verbose = capsys.readouterr().out
+    assert "Findings: " in short and "Problems: " not in short
+    rows = [line.split()[0] for line in short.splitlines() if line[:1].isalnum()]
+    assert {"reference", "mtools", "7zip"} <= set(rows)  # a matrix row per parser
+    assert "Problems: " in verbose and "Findings: " in verbose
+    assert len(short.splitlines()) < len(verbose.splitlines())

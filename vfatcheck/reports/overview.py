@@ -42,7 +42,7 @@ def overview_matrix(grid: Grid, paint: Paint, width: int) -> str:
     ncols = len(grid.cases) + len(gaps)
     label = max(12, min(40, width - ncols - 1, max(display_width(_label(n)) for n, _ in rows) + 1))
     codes = grid.vocabulary.codes
-    lines = [*_group_header(grid, gaps, label, width), fit("parser \\ case", label) + _ruler(grid, gaps)]
+    lines = [*_group_header(grid, gaps, label, width), fit("parser", label) + _ruler(grid, gaps)]
     for names, cells in rows:
         out = []
         for n, verdict in enumerate(cells):
