@@ -15,8 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 
+from vfatcheck.findings import upstream
 from vfatcheck.findings.model import UNEXPLAINED, Finding, RowRef
 from vfatcheck.findings.traits import phrase, priority, row_traits, short_bytes
+from vfatcheck.findings.upstream import KnownIssue
 from vfatcheck.verdicts import SEVERITY, EntryFacts, RunReport, Verdict
 
 # Verdicts that are no problem (cosmetic: harmless, summarised elsewhere).
@@ -83,7 +85,7 @@ def _bits(mask: int) -> Iterable[int]:
         n += 1
 
 
-def _candidates(universe: _Universe, target: int, left: int) -> list[tuple[str, int]]:
+def _candidates(universe: _Universe, left: int) -> list[tuple[str, int]]:
     """(trait code, rows) of every single trait and pair of traits that touches the rows left."""
     singles = [(t, m) for t, m in universe.masks.items() if m & left]
     # pairs only among the traits that touch the most rows left: enough to find a conjunction, and
@@ -98,15 +100,15 @@ def _candidates(universe: _Universe, target: int, left: int) -> list[tuple[str, 
 
 
 def _best(universe: _Universe, target: int, left: int) -> tuple[str, int] | None:
-    best: tuple[tuple[int, float, int, int, int, str], str, int] | None = None
-    for code, mask in _candidates(universe, target, left):
+    best: tuple[tuple[int, float, int, int, str], str, int] | None = None
+    for code, mask in _candidates(universe, left):
         hit = (mask & target).bit_count()
         precision = hit / mask.bit_count()
         gain = (mask & left).bit_count() - (mask & ~target).bit_count()  # explained, less wrongly claimed
         if precision < MIN_PRECISION or gain < 1:
             continue
         parts = code.split("+")
-        key = (-gain, -precision, len(parts), sum(map(priority, parts)), 0, code)
+        key = (-gain, -precision, len(parts), sum(map(priority, parts)), code)
         if best is None or key < best[0]:
             best = (key, code, mask)
     return None if best is None else (best[1], best[2])
@@ -183,12 +185,10 @@ def _findings_of(parser: str, version: str, verdict: str, whole: _Universe) -> l
     return out
 
 
-def group(report: RunReport, known: Sequence[object] | None = None) -> tuple[Finding, ...]:
+def group(report: RunReport, known: Sequence[KnownIssue] | None = None) -> tuple[Finding, ...]:
     """The findings of a report, worst verdict first, then the most entries hit; each with its known
     upstream report when `known` (vfatcheck.findings.upstream.KnownIssue, default: the package's file)
     has one that matches."""
-    from vfatcheck.findings import upstream
-
     facts = {(e.image, e.path): e for e in report.entries}
     codepages = {p.name: p.codepage for p in report.parsers}
     by_parser: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
@@ -204,7 +204,7 @@ def group(report: RunReport, known: Sequence[object] | None = None) -> tuple[Fin
         for verdict in verdicts:
             found += _findings_of(parser, version, verdict, universe)
     issues = upstream.load_known() if known is None else known
-    found = [replace(f, known_upstream=upstream.match(f, issues)) for f in found]  # type: ignore[arg-type]
+    found = [replace(f, known_upstream=upstream.match(f, issues)) for f in found]
     return tuple(
         sorted(found, key=lambda f: (SEVERITY[f.verdict], -f.affected, f.trait == UNEXPLAINED, f.id))
     )
