@@ -30,9 +30,10 @@ class Outcome:
     why: str = ""  # when there is no folder
 
     def line(self) -> str:
-        if self.folder is None:
+        if self.folder is None and self.shrunk is not None and self.shrunk.reproduced:
+            return f"{self.finding_id}: shrunk: {self.shrunk.summary()}; {self.why}"
+        if self.folder is None or self.shrunk is None:
             return f"{self.finding_id}: no reproducer: {self.why}"
-        assert self.shrunk is not None
         return f"{self.finding_id}: {self.folder} ({self.shrunk.summary()})"
 
 

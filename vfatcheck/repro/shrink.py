@@ -172,6 +172,10 @@ def _drop_cases(search: _Search, cand: Candidate, ddmin_them: bool) -> Candidate
     return _with_others(cand, kept)
 
 
+def _ddmin_group(search: _Search, cand: Candidate, index: int) -> tuple[Item, ...]:
+    return ddmin(cand.groups[index], lambda sub: search.holds(_with_group(cand, index, sub)))
+
+
 def _steps(search: _Search, cand: Candidate) -> Candidate:
     before = cand
     cand = _drop_cases(search, cand, ddmin_them=False)
@@ -181,8 +185,7 @@ def _steps(search: _Search, cand: Candidate) -> Candidate:
     cand = _drop_cases(search, cand, ddmin_them=True)
     for index in _others(cand):  # the items of the other cases that are still needed
         if len(cand.groups[index]) > 1:
-            items = ddmin(cand.groups[index], lambda sub: search.holds(_with_group(cand, index, sub)))
-            cand = _with_group(cand, index, items)
+            cand = _with_group(cand, index, _ddmin_group(search, cand, index))
     if cand is not before:
         search.log.append(f"entries: {before.describe()} -> {cand.describe()}")
     top = hoisted(cand)
