@@ -5,8 +5,9 @@ slot edges (1..255 units, and over 255 as the `over-255`/`21-slots` defects writ
 of dots and spaces in legal places; a group of near-colliding names whose 8.3 aliases differ only in
 their numeric tail (and a literal 8.3 name that an alias would take); code-page edge characters (the
 cp437 bytes 0x80-0xFF, characters outside it, sigma which is 0xE5 there, combining marks); or one
-name with a random single defect of vfatcheck.defects. Cases have no form or FAT type of their own:
-the campaign writes every one in every form and FAT type (the builder skips what a form refuses).
+name with a random single defect of vfatcheck.defects; or a name of 8.3 size in one case or mixed.
+Cases have no form or FAT type of their own: the campaign writes every one in every form and FAT
+type (the builder skips what a form refuses; `shortonly` gets only the cases it can write).
 """
 
 from __future__ import annotations
@@ -131,6 +132,16 @@ def near_collisions(rng: random.Random) -> tuple[str, ...]:
     return tuple(unique.values())
 
 
+def short_name(rng: random.Random) -> str:
+    """An 8.3-sized name: upper case, lower case (case bits), mixed, or with a cp437 letter."""
+    base = _ascii(rng, rng.randint(1, 8))
+    ext = _ascii(rng, rng.randint(0, 3))
+    name = f"{base}.{ext}" if ext else base
+    shape = rng.choice((str.upper, str.lower, str.title, lambda t: t))
+    extra = rng.choice(("", "", "\u00c9", "\u00fc", "~1", "$", "-"))
+    return _legal(shape(extra + name if len(base) < 8 else name))
+
+
 def codepage_edge(rng: random.Random) -> str:
     """Characters at the edges of the OEM code page: cp437's upper half, characters it lacks."""
     pool = CP437_HIGH + CODEPAGE_EDGES
@@ -161,7 +172,7 @@ def fuzz_cases(seed: int, count: int, defects: float = 0.25) -> tuple[Case, ...]
         if roll < defects:
             cases.append(defect_case(rng, n))
             continue
-        kind = rng.choice(("plane", "plane", "dots", "collide", "codepage", "random"))
+        kind = rng.choice(("plane", "plane", "dots", "collide", "codepage", "short", "random"))
         if kind == "collide":
             names = near_collisions(rng)
         else:
