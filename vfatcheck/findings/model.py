@@ -31,7 +31,9 @@ class Finding:
     parser_version: str
     verdict: str
     trait: str  # stable trait code, e.g. "nt-0x20" or "unexplained"
-    description: str  # the claim with its counts, e.g. "missing: every entry whose NT byte ...: 426 of 426 ..."
+    description: (
+        str  # the claim with its counts, e.g. "missing: every entry whose NT byte ...: 426 of 426 ..."
+    )
     affected: int  # rows of this verdict that have the trait
     with_trait: int  # rows of this parser that have the trait
     others_affected: int  # rows of this verdict without the trait
