@@ -97,7 +97,7 @@ def test_an_extra_row_is_not_tied_to_a_written_item() -> None:
 
 def test_invalid_bytes_are_those_no_legal_83_name_holds() -> None:
     assert invalid_bytes(b"README  TXT") == []
-    assert invalid_bytes(b"\x0b\"\x1e\"\x03~/:TXT") == [0, 1, 2, 3, 4, 6, 7]
+    assert invalid_bytes(b'\x0b"\x1e"\x03~/:TXT') == [0, 1, 2, 3, 4, 6, 7]
     assert invalid_bytes(b"\x05BC     TXT") == []  # a leading 0x05 stands for 0xE5
     assert invalid_bytes(b" ABC    TXT") == [0] and invalid_bytes(b"abc     txt") == [0, 1, 2, 8, 9, 10]
 

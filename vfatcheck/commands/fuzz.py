@@ -92,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UserInputError(f"not available here: {', '.join(missing)} (vfatcheck parsers says why)")
     known_path = args.known if args.known is not None else (KNOWN if KNOWN.is_file() else None)
-    known = findings_of(load(known_path, "--known")) if known_path is not None else ()
+    known_report = load(known_path, "--known") if known_path is not None else None
+    known = findings_of(known_report) if known_report is not None else ()
+    if known_report is not None and not known_report.entries:
+        print(f"fuzz: warning: {known_path} holds no entry facts (schema < 3): its findings' traits are")
+        print("  coarser than a round's, so some causes it knows come out as new; regenerate it")
     print(
         f"fuzz: {len(known)} known finding(s) from {known_path or 'no report'}; parsers {','.join(parsers)}"
     )

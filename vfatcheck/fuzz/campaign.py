@@ -90,7 +90,7 @@ class FuzzResult:
     def summary(self) -> str:
         shard, of = self.config.shard
         return (
-            f"fuzz seed {self.config.seed} shard {shard}/{of}: {len(self.rounds)} round(s), "
+            f"fuzz seed {self.config.seed} shard {shard + 1}/{of}: {len(self.rounds)} round(s), "
             f"{self.names} names in {self.seconds:.1f} s: {self.names_per_second:.1f} names/s "
             f"({len(self.config.parsers)} parser(s), {len(self.config.forms)} form(s), "
             f"FAT {','.join(map(str, self.config.fats))}); {len(self.discoveries)} new finding(s), "
