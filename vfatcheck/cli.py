@@ -22,7 +22,7 @@ from vfatcheck import __version__
 from vfatcheck.backends import proc
 from vfatcheck.errors import BadImageError, UserInputError
 
-COMMANDS = ("run", "build", "ls", "parsers", "read", "fixtures", "writes")
+COMMANDS = ("run", "build", "ls", "parsers", "read", "fixtures", "writes", "repro", "fuzz")
 
 EPILOG = """\
 examples:
@@ -31,6 +31,8 @@ examples:
   vfatcheck ls demo.img
   vfatcheck parsers
   vfatcheck read demo.img --parser mtools --parser 7zip
+  vfatcheck repro mtools:unreachable:TRAIT --report build/report.json   # one finding's reproducer
+  vfatcheck fuzz --seed 1 --budget 10m --shard 1/4 --parsers mtools,pyfatfs
 
 exit codes: 0 done, 1 gate failed, 2 bad usage or input, 3 internal error,
             143 / 130 ended by SIGTERM / SIGINT (back-ends ended, temporary files removed)

@@ -131,6 +131,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the images and their manifests in DIR (for reruns by hand); DIR is locked for the run "
         "and refused if it holds another run's images",
     )
+    out.add_argument(
+        "--repro",
+        type=Path,
+        metavar="DIR",
+        help="shrink every finding to a minimal image and write its reproducer folder under DIR "
+        "(docs/reports.md, Reproducers)",
+    )
     out.add_argument("--timings", action="store_true", help="print the time spent in each parser")
     out.add_argument(
         "--verbose",
@@ -182,8 +189,12 @@ def check_outputs(args: argparse.Namespace) -> None:
     """Every report path and the --keep directory are usable: checked before anything is built."""
     for option in ("json", "junit", "html"):
         output_file(getattr(args, option), f"--{option}")
-    if args.keep is not None and args.keep.exists() and not args.keep.is_dir():
-        raise UserInputError(f"--keep {args.keep}: is a file, not a directory")
+    for option in ("keep", "repro"):
+        where = getattr(args, option, None)
+        if where is not None and where.exists() and not where.is_dir():
+            raise UserInputError(f"--{option} {where}: is a file, not a directory")
+    if getattr(args, "repro", None) is not None and args.producer != producers.BUILDER:
+        raise UserInputError("--repro rebuilds images with the builder; it cannot with --producer")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -206,6 +217,10 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((120, 40)).columns
+    if args.repro is not None:
+        from vfatcheck.commands.repro import write_reproducers
+
+        report = write_reproducers(report, config, args.repro)
     print(render_terminal(report, color=color, width=width, timings=args.timings, verbose=args.verbose))
     for path, render in ((args.json, render_json), (args.junit, render_junit), (args.html, render_html)):
         if path is not None:
