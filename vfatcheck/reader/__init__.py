@@ -18,7 +18,7 @@ from vfatcheck.layout.direntry import ATTR_DIRECTORY
 from vfatcheck.reader.directory import MAX_ANOMALIES, Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
 from vfatcheck.reader.names import path_component
-from vfatcheck.reader.store import CLUSTER_AND_SIZE, EMPTY_DIGEST, ROOT, EntryStore, EntryView
+from vfatcheck.reader.store import ATTR_CLUSTER_SIZE, EMPTY_DIGEST, ROOT, EntryStore, EntryView
 from vfatcheck.reader.volume import (
     NO_OWNER,
     ROOT_OWNER,
@@ -180,7 +180,7 @@ class _Walker:
             place = Places((geo.root_offset,), geo.root_bytes or 1)
         listing = self.parse(raw, ROOT, "")
         self.label = listing.label
-        self.work.path_chars += sum(listing.widths)
+        self.work.path_chars += listing.chars
         self.listing(listing, raw, ROOT, "", place, ancestors, 1)
 
     def parse(self, raw: bytes, directory: int, path: str) -> Listing:
@@ -203,15 +203,31 @@ class _Walker:
         self.anomalies.dropped += listing.dropped
         self.store.dir_paths[directory] = path
         bases, span = place
-        for n, position in enumerate(listing.positions):
-            long_name = listing.long_names[n]
-            offset = bases[position // span] + position % span
-            index = self.store.add(offset, directory, long_name, listing.slots[n], listing.forms[n])
-            attr = raw[position + 11]
-            hi, lo, size = CLUSTER_AND_SIZE.unpack_from(raw, position)
+        positions = listing.positions
+        if len(bases) == 1:
+            base = bases[0]
+            records = [(base + p) >> 5 for p in positions]
+        else:
+            records = [(bases[p // span] + p % span) >> 5 for p in positions]
+        fields = list(ATTR_CLUSTER_SIZE.iter_unpack(memoryview(raw)[: len(raw) - len(raw) % 32]))
+        longs, slots, forms = listing.long_names, listing.slots, listing.forms
+        done = 0  # entries of the listing added to the store: all before the one being walked
+        # only directories and files with a size have a chain to walk: the rest are added in runs
+        for n in [n for n, p in enumerate(positions) if (f := fields[p >> 5])[0] & ATTR_DIRECTORY or f[3]]:
+            index = self.store.extend(
+                records[done : n + 1],
+                directory,
+                longs[done : n + 1],
+                slots[done : n + 1],
+                forms[done : n + 1],
+            ) + (n - done)
+            done = n + 1
+            position = positions[n]
+            attr, hi, lo, size = fields[position >> 5]
             problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
             if not attr & ATTR_DIRECTORY and not problems:
                 continue
+            long_name = listing.long_names[n]
             if long_name is None:
                 long_name = quick_display(raw[position : position + 11], raw[position + 12])
             component = path_component(long_name)
@@ -220,6 +236,8 @@ class _Walker:
                 self.note(code, entry_path, detail)
             if attr & ATTR_DIRECTORY:
                 self.subdirectory(index, entry_path, hi << 16 | lo, ancestors, depth)
+        if done < len(positions):
+            self.store.extend(records[done:], directory, longs[done:], slots[done:], forms[done:])
 
     def subdirectory(self, index: int, path: str, start: int, ancestors: frozenset[int], depth: int) -> None:
         if start in ancestors or start == 0:
@@ -235,7 +253,7 @@ class _Walker:
         raw, chain = self.fat.directory(start, index)
         self.chain_problem(chain, path)
         listing = self.parse(raw, index, path)
-        chars = sum(listing.widths) + len(listing) * (len(path) + 1)
+        chars = listing.chars + len(listing) * (len(path) + 1)
         if self.work.path_chars + chars > self.work.path_budget:
             detail = (
                 f"its {len(listing)} entries would take the paths listed past "

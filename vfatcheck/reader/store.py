@@ -14,14 +14,18 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import overload
 
-from vfatcheck.layout.direntry import ATTR_DIRECTORY
-from vfatcheck.reader.directory import name_key, quick_display
+from vfatcheck.layout.direntry import ATTR_DIRECTORY, CASE_LOWER_BASE, CASE_LOWER_EXT
+from vfatcheck.reader.directory import LEGAL_PLAIN, name_key, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.volume import FatVolume
 
 ROOT = -1  # the parent of the root directory's entries
 CLUSTER_AND_SIZE = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
+ATTR_CLUSTER_SIZE = struct.Struct("<11xB8xH4xHI")  # DIR_Attr and the above
+RECORD = struct.Struct("<11sBB7xH4xHI")  # DIR_Name, DIR_Attr, DIR_NTRes and the above
+# a short name of these lead bytes is not shown as it is (a leading space is escaped, 0x05 is 0xE5)
+ODD_LEADS = frozenset([0x20, 0x05])
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
@@ -54,6 +58,24 @@ class EntryStore:
         self.forms.append(form)
         return index
 
+    def extend(
+        self,
+        records: list[int],
+        parent: int,
+        long_names: list[str | None],
+        slots: bytearray,
+        forms: bytearray,
+    ) -> int:
+        """Add a directory's entries (`records`: where each short record lies, in 32-byte units);
+        the index of the first."""
+        first = len(self.records)
+        self.records.extend(records)
+        self.parents.extend(array.array("i", [parent]) * len(records))
+        self.longs.extend(long_names)
+        self.slots.extend(slots)
+        self.forms.extend(forms)
+        return first
+
     def record(self, index: int) -> bytes:
         offset = self.records[index] << 5
         return self.fat.record(offset)
@@ -74,6 +96,51 @@ class EntryStore:
         rec = self.record(index)
         hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
         return hi << 16 | lo, size, bool(rec[11] & ATTR_DIRECTORY)
+
+    def entries(self, start: int, stop: int) -> Iterator[Entry]:
+        """entry(n) for n in start..stop-1, the quick way: the plain 8.3 names that most entries of a
+        big directory have are shown without names.short_display's work."""
+        view, unpack = self.fat.view, RECORD.unpack_from
+        records, parents, longs, slots, forms = self.records, self.parents, self.longs, self.slots, self.forms
+        dir_paths, legal = self.dir_paths, LEGAL_PLAIN
+        parent, prefix = ROOT - 1, ""
+        for n in range(start, stop):
+            raw, attr, nt, hi, lo, size = unpack(view, records[n] << 5)
+            plain = raw[0] not in ODD_LEADS and not raw.translate(None, legal)
+            if plain:
+                text = raw.decode("ascii")
+                shown = text[:8].rstrip(" ")
+                if nt & CASE_LOWER_BASE:
+                    shown = shown.lower()
+                ext = text[8:].rstrip(" ")
+                if ext:
+                    shown = f"{shown}.{ext.lower() if nt & CASE_LOWER_EXT else ext}"
+            else:
+                shown = quick_display(raw, nt)
+            long_name = longs[n]
+            if long_name is None:
+                name, component = shown, shown if plain else path_component(shown)
+            else:
+                name, component = long_name, path_component(long_name)
+            if parents[n] != parent:
+                parent = parents[n]
+                prefix = dir_paths[parent]
+                prefix = prefix + "/" if prefix else ""
+            yield Entry(
+                prefix + component,
+                name,
+                long_name,
+                raw,
+                shown,
+                nt,
+                attr,
+                "dir" if attr & ATTR_DIRECTORY else "file",
+                size,
+                hi << 16 | lo,
+                FORM_NAMES[forms[n]],
+                slots[n],
+                n,
+            )
 
     def entry(self, index: int) -> Entry:
         rec = self.record(index)
@@ -203,9 +270,7 @@ class EntryView(Sequence[Entry]):
         return self._store.entry(index)
 
     def __iter__(self) -> Iterator[Entry]:
-        store = self._store
-        for n in range(len(store)):
-            yield store.entry(n)
+        return self._store.entries(0, len(self._store))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence):
