@@ -9,9 +9,10 @@ FAT volume at all raises BadImageError; a deadline that passes raises ReadTimeou
 
 from __future__ import annotations
 
+import array
 import hashlib
 import mmap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
@@ -80,6 +81,38 @@ class Volume:
         if entry.index < 0 or entry.index >= len(self._store):
             return _sha256(self.read_file(entry))
         return self._store.digest(entry.first_cluster, entry.size)
+
+    def file_digests(self) -> tuple[array.array[int], list[str | None]]:
+        """digest() of every entry at once, compactly: for entry n, texts[codes[n]], or None where
+        codes[n] is -1 (a directory). Each chain is hashed once, as by digest()."""
+        store = self._store
+        codes = array.array("i", [-1]) * len(store)
+        texts: list[str | None] = [EMPTY_DIGEST]
+        numbers: dict[str | None, int] = {EMPTY_DIGEST: 0}
+        for n in range(len(store)):
+            if not n % 4096:
+                self.work.check()
+            first, size, is_dir = store.cluster_and_size(n)
+            if is_dir:
+                continue
+            if not size or not first:
+                codes[n] = 0
+                continue
+            text = store.digest(first, size)
+            code = numbers.get(text)
+            if code is None:
+                code = numbers[text] = len(texts)
+                texts.append(text)
+            codes[n] = code
+        return codes, texts
+
+    def own_lookups(self) -> array.array[int]:
+        """For each entry, the index of the entry that find(entry.path) finds, or -1 (EntryStore)."""
+        return self._store.own_lookups()
+
+    def sorted_paths(self) -> Iterator[str]:
+        """sorted({e.path for e in entries}), made a directory at a time."""
+        return self._store.sorted_paths()
 
     def find(self, path: str) -> Entry | None:
         """Look a path up component by component, case-insensitively, by long or short name.

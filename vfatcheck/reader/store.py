@@ -142,6 +142,75 @@ class EntryStore:
                 n,
             )
 
+    def component(self, index: int) -> str:
+        """The entry's name as its path's last component (as in entry(index).path)."""
+        long_name = self.longs[index]
+        if long_name is not None:
+            return path_component(long_name)
+        offset = self.records[index] << 5
+        raw = self.fat.record(offset)
+        return path_component(quick_display(raw[:11], raw[12]))
+
+    def is_dir(self, index: int) -> bool:
+        return bool(self.fat.record(self.records[index] << 5)[11] & ATTR_DIRECTORY)
+
+    def own_lookups(self) -> array.array[int]:
+        """For each entry, what lookup(...) of its own path finds, as Volume.find(entry.path) would:
+        an entry index, or -1. One index and one name key per entry: each directory's entries are
+        looked up in (the directory that a lookup of its path finds)'s index."""
+        found = array.array("i", [-1]) * len(self)
+        work = self.fat.work
+        for parent in sorted(self._all_children()):
+            kids = self.children(parent)
+            if parent != ROOT:
+                home = found[parent]  # where a lookup of the parent's path leads
+                if home < 0 or not self.is_dir(home):
+                    continue
+            else:
+                home = ROOT
+            index = self._index.get(home)
+            if index is None:
+                index = self._index[home] = self._build_index(home)
+            work.indexed += len(kids)
+            for kid in kids:
+                component = self.component(kid)
+                hit = index.get(name_key(component)) if component else None
+                if hit is not None:
+                    found[kid] = hit
+            work.check()
+        return found
+
+    def _all_children(self) -> dict[int, array.array[int]]:
+        self.children(ROOT)
+        assert self._children is not None
+        return self._children
+
+    def sorted_paths(self) -> Iterator[str]:
+        """Every entry's path once, in sorted order (as sorted({e.path for e in entries})), made a
+        directory at a time: a directory's names and the blocks of its subdirectories ("name/")
+        sorted together give the order of all the paths below it."""
+        self._all_children()
+        return self._sorted_below((ROOT,), "")
+
+    def _sorted_below(self, directories: Sequence[int], prefix: str) -> Iterator[str]:
+        names: set[str] = set()
+        blocks: dict[str, list[int]] = {}
+        for directory in directories:
+            for kid in self.children(directory):
+                component = self.component(kid)
+                names.add(component)
+                if kid in self.dir_paths and self.children(kid):
+                    blocks.setdefault(component + "/", []).append(kid)
+        items = sorted([*names, *blocks])
+        del names
+        for n, key in enumerate(items):
+            items[n] = ""  # what was listed is let go while the rest is walked
+            below = blocks.get(key)
+            if below is None:
+                yield prefix + key
+            else:
+                yield from self._sorted_below(below, prefix + key)
+
     def entry(self, index: int) -> Entry:
         rec = self.record(index)
         raw, attr, nt = rec[:11], rec[11], rec[12]
