@@ -281,3 +281,22 @@ def seeds() -> dict[str, bytes]:
         "cross-linked-staggered": cross_linked_files(6, 10, cluster_size=512, staggered=True),
         "dense-entries": dense_entries(2, 64, cluster_size=512),
     }
+
+
+def copied_directory_cluster(chain: int = 35000, copies: int = 1500, image_bytes: int = 2_700_000) -> bytes:
+    """Issue 14.2's slow input, rebuilt: a directory on a `chain`-cluster chain (most of it past the
+    end of the file) whose first cluster, holding files and subdirectories that point back into the
+    chain, is copied into `copies` of its other clusters."""
+    vol = RawVolume(chain + 64, 512, root_entries=16)
+    mine = list(range(3, 3 + chain))
+    vol.link(mine)
+    records = [record(short_name(n), first=mine[n % 7], size=chain * 512) for n in range(12)]
+    records += [record(short_name(n, "D", ""), ATTR_DIRECTORY, first=mine[n]) for n in range(4)]
+    vol.write_records(mine[:1], records)
+    vol.write_records(None, [record(b"LOOP       ", ATTR_DIRECTORY, first=mine[0])])
+    first = vol.cluster_offset(mine[0])
+    piece = bytes(vol.data[first : first + 512])
+    for n in range(1, copies + 1):
+        start = vol.cluster_offset(mine[n])
+        vol.data[start : start + 512] = piece
+    return vol.image()[:image_bytes]

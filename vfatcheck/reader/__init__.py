@@ -153,6 +153,9 @@ class _Anomalies:
         self.chars += size
         self.kept.append(anomaly)
 
+    def full(self) -> bool:
+        return len(self.kept) >= MAX_ANOMALIES or self.chars >= MAX_ANOMALY_CHARS
+
     def extend(self, anomalies: Sequence[Anomaly]) -> None:
         for anomaly in anomalies:
             self.add(anomaly)
@@ -259,6 +262,9 @@ class _Walker:
             attr, hi, lo, size = fields[position >> 5]
             problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
             if not attr & ATTR_DIRECTORY and not problems:
+                continue
+            if problems and not attr & ATTR_DIRECTORY and self.anomalies.full():
+                self.anomalies.dropped += len(problems)  # counted, not spelled out
                 continue
             long_name = listing.long_names[n]
             if long_name is None:

@@ -293,7 +293,10 @@ class _Parser:
 
     def duplicates(self) -> None:
         """Same 11 bytes or the same shown name as an earlier entry (found as the entries came)."""
-        for n, short, first in self.repeats:
+        for done, (n, short, first) in enumerate(self.repeats):
+            if len(self.anomalies) >= MAX_ANOMALIES:  # counted, not spelled out
+                self.dropped += len(self.repeats) - done
+                return
             name, where = self.names[n], self.path_of(self.names[first])
             if short:
                 raw = self.record_name(n)
