@@ -257,6 +257,11 @@ class _Parser:
         self.forms.append(FORM_CODES[form])
         self.chars += len(path_component(name)) if "/" in name else len(name)
         self.seen(name, raw)
+        if len(self.anomalies) >= MAX_ANOMALIES:  # the rest would be counted, not kept
+            self.dropped += len(problems) + (long_name is None and bool(nt & FAT_NO_83NAME))
+            if form in ("standard", "unknown") and not quick_valid(raw):
+                self.dropped += 1
+            return
         for code, detail in problems:
             if long_name is None and chain is not None:
                 detail += f" (long name {chain.partial()!r} dropped)"
@@ -335,14 +340,14 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
         parser.forms.append,
     )
     chars = 0
-    seen, legal, shortonly = parser.seen, LEGAL_PLAIN, FORM_CODES["shortonly"]
+    seen, legal = parser.seen, LEGAL_PLAIN
+    shortonly, unknown = FORM_CODES["shortonly"], FORM_CODES["unknown"]
     with memoryview(raw) as view:
         records = struct.iter_unpack("<11sBB19x", view[:stop])
         for index, (name11, attr, nt) in enumerate(records):
             if (
                 parser.chain is None
                 and not attr & _NOT_PLAIN
-                and not nt & FAT_NO_83NAME
                 and name11[0] not in _SPECIAL_LEADS
                 and not name11.translate(None, legal)
             ):
@@ -356,9 +361,17 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
                 positions(index * DIR_ENTRY_SIZE)
                 long_names(None)
                 slots(0)
-                forms(shortonly)
                 chars += len(name)
                 seen(name, name11)
+                if nt & FAT_NO_83NAME:  # names.classify: "unknown", and reported
+                    forms(unknown)
+                    if len(parser.anomalies) < MAX_ANOMALIES:
+                        detail = f"NT byte 0x{nt:02x} but no long name"
+                        parser.note("nodual-flag-without-lfn", detail, parser.path_of(name))
+                    else:
+                        parser.dropped += 1
+                else:
+                    forms(shortonly)
             else:
                 pos = index * DIR_ENTRY_SIZE
                 parser.chars += chars
