@@ -23,10 +23,10 @@ NAMES = sorted(SMALL)
 
 def test_a_short_seeded_run_finds_nothing(tmp_path: Path) -> None:
     summary = harness.run(
-        targets.reader_ls, SMALL, 300, seed=20261202, cpu_limit=10.0, expected=targets.EXPECTED, out=tmp_path
+        targets.reader_ls, SMALL, 200, seed=20261202, cpu_limit=10.0, expected=targets.EXPECTED, out=tmp_path
     )
     assert summary.inputs == 200
-    assert not summary.failures, summary.failures[0].detail
+    assert not summary.failures, summary.failures[0].detail if summary.failures else ""
     assert summary.outcomes["ok"] > 80  # most mutants are still FAT volumes: the reader is exercised
 
 
