@@ -168,9 +168,8 @@ class EntryStore:
                     continue
             else:
                 home = ROOT
-            index = self._index.get(home)
-            if index is None:
-                index = self._index[home] = self._build_index(home)
+            # an index made here is not kept: all of them together would cost ~100 bytes an entry
+            index = self._index.get(home) or self._build_index(home)
             work.indexed += len(kids)
             for kid in kids:
                 component = self.component(kid)
