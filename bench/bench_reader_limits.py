@@ -63,6 +63,16 @@ CLASSES: dict[str, Callable[[int], bytes]] = {
     "cross-linked-staggered": lambda s: hostile.cross_linked_files(64, s // 4096 - 16, staggered=True),
     "dense-entries": lambda s: hostile.dense_entries(max(1, s // (2 * MiB + 32768)), 65536),
     "names-file-100k": names_file_100k,
+    # every record an entry, each one taking the reader's slow way (issue 15.4 target, "any image")
+    "dense-nodual-flag": lambda s: hostile.dense_entries(max(1, s // (2 * MiB + 32768)), 65536, nt=0x20),
+    "dense-long-names": lambda s: hostile.dense_entries(
+        max(1, s // (2 * MiB + 32768)), 65536, long_names=True
+    ),
+    "dense-cross-linked": lambda s: hostile.dense_entries(max(1, s // (2 * MiB + 32768)), 65536, shared=True),
+    # issue 15.2's trees side by side until the image is `s` bytes: the path budget cuts them
+    "deep-long-paths-wide": lambda s: hostile.deep_long_paths(
+        99, 65400, cluster_size=4096, branches=max(1, s // (2 * MiB + 100 * 4096))
+    ),
 }
 FIXED_SIZE = {"names-file-100k"}
 

@@ -183,25 +183,54 @@ def same_named_dirs(copies: int, entries: int, cluster_size: int = 512) -> bytes
     return vol.image()
 
 
-def deep_long_paths(depth: int, bottom: int, name_length: int = 255, cluster_size: int = 512) -> bytes:
+def deep_long_paths(
+    depth: int, bottom: int, name_length: int = 255, cluster_size: int = 512, branches: int = 1
+) -> bytes:
     """Issue 15.2: `depth` nested directories with `name_length`-character names and `bottom` files in
-    the deepest one (a path of depth x name_length characters for each of them)."""
+    the deepest one (a path of depth x name_length characters for each of them); `branches` such
+    trees side by side in the root."""
     per_dir = clusters_for(21, cluster_size)  # 20 slots and a short entry
     bottom_clusters = clusters_for(bottom, cluster_size)
-    vol = RawVolume(depth * per_dir + bottom_clusters + 8, cluster_size)
+    root_entries = max(512, -(-branches * 21 // 16) * 16)
+    vol = RawVolume(branches * (depth * per_dir + bottom_clusters) + 8, cluster_size, root_entries)
     next_free = 3
+    for branch in range(branches):
+        next_free = _deep_branch(vol, next_free, branch, depth, bottom, name_length)
+    return vol.image()
+
+
+def _deep_branch(
+    vol: RawVolume, next_free: int, branch: int, depth: int, bottom: int, name_length: int
+) -> int:
+    per_dir = clusters_for(21, vol.cluster_size)
+    bottom_clusters = clusters_for(bottom, vol.cluster_size)
     parent: list[int] | None = None
     for level in range(depth):
         size = bottom_clusters if level == depth - 1 else per_dir
         mine = list(range(next_free, next_free + size))
         next_free += size
         vol.link(mine)
-        long_name = (f"{level:03d}" + "d" * name_length)[:name_length]
-        vol.write_records(parent, named(long_name, short_name(level, "D", ""), ATTR_DIRECTORY, mine[0]))
+        tag = f"{level:03d}" if not branch else f"{branch:03d}{level:03d}"
+        long_name = (tag + "d" * name_length)[:name_length]
+        short = short_name(branch * 1000 + level, "D", "") if level == 0 else short_name(level, "D", "")
+        if parent is None:  # the root: append after the other branches' entries
+            _append_root(vol, named(long_name, short, ATTR_DIRECTORY, mine[0]))
+        else:
+            vol.write_records(parent, named(long_name, short, ATTR_DIRECTORY, mine[0]))
         parent = mine
     assert parent is not None
     vol.write_records(parent, [record(short_name(n)) for n in range(bottom)])
-    return vol.image()
+    return next_free
+
+
+def _append_root(vol: RawVolume, records: list[bytes]) -> None:
+    used = 0
+    while vol.data[vol.root_offset + used * RECORD] != 0:
+        used += 1
+    start = vol.root_offset + used * RECORD
+    blob = b"".join(records)
+    assert used * RECORD + len(blob) <= vol.root_entries * RECORD, "the root directory is full"
+    vol.data[start : start + len(blob)] = blob
 
 
 def random_fat(size: int, seed: int = 0) -> bytes:
@@ -245,16 +274,35 @@ def cross_linked_files(count: int, chain: int, cluster_size: int = 4096, stagger
     return vol.image()
 
 
-def dense_entries(directories: int, per_directory: int = 65536, cluster_size: int = 32768) -> bytes:
+def dense_entries(
+    directories: int,
+    per_directory: int = 65536,
+    cluster_size: int = 32768,
+    nt: int = 0,
+    long_names: bool = False,
+    shared: bool = False,
+) -> bytes:
     """As many entries as bytes allow: `directories` directories of `per_directory` empty files with
-    short names, every record of the data area a live entry."""
+    short names, every record of the data area a live entry. Variants that take the reader's slow
+    way: NT byte `nt` on every entry (0x20: the no-dual flag without a long name, an anomaly each),
+    a long name of one slot before each (`long_names`: half as many entries), or every file claiming
+    one cluster with a size (`shared`: a cross-link each)."""
     per = clusters_for(per_directory, cluster_size)
     vol = RawVolume(directories * per + 8, cluster_size)
+    target = directories * per + 4  # the one cluster every `shared` file claims
+    if shared:
+        vol.link([target])
+    first, size = (target, 1) if shared else (0, 0)
     roots = []
     for d in range(directories):
         mine = list(range(3 + d * per, 3 + (d + 1) * per))
         vol.link(mine)
-        vol.write_records(mine, [record(short_name(n)) for n in range(per_directory)])
+        if long_names:
+            names = [named(f"file {n}", short_name(n)) for n in range(per_directory // 2)]
+            records = [r for pair in names for r in pair]
+        else:
+            records = [record(short_name(n), first=first, size=size, nt=nt) for n in range(per_directory)]
+        vol.write_records(mine, records)
         roots.append(record(short_name(d, "D", ""), ATTR_DIRECTORY, first=mine[0]))
     vol.write_records(None, roots)
     return vol.image()
@@ -281,3 +329,22 @@ def seeds() -> dict[str, bytes]:
         "cross-linked-staggered": cross_linked_files(6, 10, cluster_size=512, staggered=True),
         "dense-entries": dense_entries(2, 64, cluster_size=512),
     }
+
+
+def copied_directory_cluster(chain: int = 35000, copies: int = 1500, image_bytes: int = 2_700_000) -> bytes:
+    """Issue 14.2's slow input, rebuilt: a directory on a `chain`-cluster chain (most of it past the
+    end of the file) whose first cluster, holding files and subdirectories that point back into the
+    chain, is copied into `copies` of its other clusters."""
+    vol = RawVolume(chain + 64, 512, root_entries=16)
+    mine = list(range(3, 3 + chain))
+    vol.link(mine)
+    records = [record(short_name(n), first=mine[n % 7], size=chain * 512) for n in range(12)]
+    records += [record(short_name(n, "D", ""), ATTR_DIRECTORY, first=mine[n]) for n in range(4)]
+    vol.write_records(mine[:1], records)
+    vol.write_records(None, [record(b"LOOP       ", ATTR_DIRECTORY, first=mine[0])])
+    first = vol.cluster_offset(mine[0])
+    piece = bytes(vol.data[first : first + 512])
+    for n in range(1, copies + 1):
+        start = vol.cluster_offset(mine[n])
+        vol.data[start : start + 512] = piece
+    return vol.image()[:image_bytes]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Kind = Literal["file", "dir"]
@@ -127,7 +127,13 @@ class Reading:
     detail: str = ""  # why the status is not ok: the error, stderr excerpt, install hint
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As dataclasses.asdict would give it; entries and lookups may be any sequence (the
+        reference reader's are views of its volume, which asdict would try to deep-copy)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("entries", "lookups", "messages"):
+            items = [asdict(item) for item in out[name]]
+            out[name] = items if isinstance(out[name], list) else tuple(items)
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)

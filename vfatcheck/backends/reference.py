@@ -12,35 +12,18 @@ from pathlib import Path
 from vfatcheck import __version__
 from vfatcheck.backends import commandline
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends.reference_views import OwnLookups, SeenEntries, seen
 from vfatcheck.errors import BadImageError
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry
 from vfatcheck.reader import Entry, ReadTimeout, Volume, scan_file
-from vfatcheck.reader.names import path_component
 
 NAME = "reference"
 CAPABILITIES = Capabilities(short_names=True, content=True, lookups=True)
 CHECK_EVERY_ENTRIES = 4096
-# Texts that recur in every reading, made once: extra values are mostly one of a few hundred strings.
-_HEX_BYTE = tuple(f"0x{n:02x}" for n in range(256))
-_COUNTS = tuple(str(n) for n in range(256))
 
 
 def seen_entry(volume: Volume, entry: Entry) -> SeenEntry:
-    return SeenEntry(
-        path=entry.path,
-        name=path_component(entry.name),
-        kind=entry.kind,
-        short_name=entry.short_display,
-        size=entry.size,
-        sha256=volume.digest(entry) if entry.kind == "file" else None,
-        extra={
-            "form": entry.form,
-            "short_hex": entry.short_hex,
-            "nt_byte": _HEX_BYTE[entry.nt_byte],
-            "attr": _HEX_BYTE[entry.attr],
-            "lfn_slots": _COUNTS[entry.lfn_slots],
-        },
-    )
+    return seen(entry, volume.digest(entry) if entry.kind == "file" else None)
 
 
 def lookup(volume: Volume, path: str) -> Lookup:
@@ -50,32 +33,33 @@ def lookup(volume: Volume, path: str) -> Lookup:
     return Lookup(path, True, volume.digest(found) if found.kind == "file" else None)
 
 
-def _messages(volume: Volume, entries: Sequence[SeenEntry]) -> tuple[Message, ...]:
+def _messages(volume: Volume, entries: SeenEntries) -> tuple[Message, ...]:
     notes = [Message("warning", a.code, a.detail, a.path) for a in volume.anomalies]
-    unhashed = [e.path for e in entries if e.kind == "file" and e.sha256 is None]
+    unhashed = entries.unhashed()
     if unhashed:
         detail = (
             f"{len(unhashed)} file(s) not hashed: their chains overlap other chains so much that hashing "
             "them all would cost more than twice the image"
         )
-        notes.append(Message("warning", "content-not-hashed", detail, unhashed[0]))
+        notes.append(Message("warning", "content-not-hashed", detail, volume.entries[unhashed[0]].path))
     return tuple(notes)
 
 
 def reading_of(volume: Volume, expected: Sequence[str] | None) -> Reading:
-    """The Reading of a scanned volume; with `expected` None, the lookups are of its own paths."""
-    entries = []
-    for n, entry in enumerate(volume.entries):
-        if not n % CHECK_EVERY_ENTRIES:
-            volume.work.check()
-        entries.append(seen_entry(volume, entry))
-    paths = [e.path for e in entries] if expected is None else expected
-    lookups = []
-    for n, path in enumerate(paths):
-        if not n % CHECK_EVERY_ENTRIES:
-            volume.work.check()
-        lookups.append(lookup(volume, path))
-    return Reading(NAME, __version__, "ok", tuple(entries), tuple(lookups), _messages(volume, entries))
+    """The Reading of a scanned volume; with `expected` None, the lookups are of its own paths.
+    Its entries (and own lookups) are views of the volume: a few bytes an entry (reference_views)."""
+    entries = SeenEntries(volume, *volume.file_digests())
+    lookups: Sequence[Lookup]
+    if expected is None:
+        lookups = OwnLookups(entries, volume.own_lookups())
+    else:
+        found = []
+        for n, path in enumerate(expected):
+            if not n % CHECK_EVERY_ENTRIES:
+                volume.work.check()
+            found.append(lookup(volume, path))
+        lookups = tuple(found)
+    return Reading(NAME, __version__, "ok", entries, lookups, _messages(volume, entries))  # type: ignore[arg-type]
 
 
 class ReferenceBackend:

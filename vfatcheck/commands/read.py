@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +15,7 @@ from vfatcheck.backends.reference import BACKEND as REFERENCE
 from vfatcheck.commands.inputs import check_fat, image_file, timeout_seconds
 from vfatcheck.commands.output import json_text, write_lines
 from vfatcheck.errors import UserInputError
-from vfatcheck.model import Manifest, Reading
+from vfatcheck.model import Lookup, Manifest, Reading
 from vfatcheck.reports.matrix import clean, display_width
 
 HELP = "read one image through several parsers and show what each sees"
@@ -73,10 +75,10 @@ def read_all(image: Path, names: Sequence[str], timeout: float, force: bool = Fa
     image = image_file(image)
     if not force:
         check_fat(image)
-    expected = manifest_paths(image)
+    expected: Sequence[str] | None = manifest_paths(image)
     if expected is None:
         first = REFERENCE.read_listed(image, timeout)
-        expected = [e.path for e in first.entries]
+        expected = paths_of(first)
     else:
         first = safe_read(get("reference"), image, expected, timeout)
     others = [n for n in names if n != "reference"]
@@ -105,24 +107,60 @@ def side_by_side(readings: Sequence[Reading]) -> Iterator[str]:
     A line at a time, so that an image of a million entries streams."""
     yield "  ".join(f"{r.parser} {r.version} [{r.status}, {r.elapsed:.2f} s]" for r in readings)
     yield ""
-    shown = [{e.path for e in r.entries} for r in readings]
-    paths = sorted(set().union(*shown))
-    width = min(MAX_PATH_WIDTH, max((display_width(_shown(p)) for p in paths[:1000]), default=4))
+    rows = _marked_paths(readings)
+    head = list(itertools.islice(rows, 1000))
+    width = min(MAX_PATH_WIDTH, max((display_width(_shown(p)) for p, _ in head), default=4))
     yield _pad("path", width) + "  " + " ".join(f"{r.parser[:9]:>9}" for r in readings)
-    for path in paths:
-        marks = " ".join(f"{'yes' if path in s else '-':>9}" for s in shown)
+    for path, marks in itertools.chain(head, rows):
         yield f"{_pad(_shown(path), width)}  {marks}"
     for r in readings:
         yield ""
         yield f"== {r.parser} {r.version}: {r.status}" + (f" ({clean(r.detail)})" if r.detail else "")
-        for e in r.entries:
-            if e.short_name is not None:
-                yield f"  short name of {_shown(e.path)}: {_shown(e.short_name)}"
-        for x in r.lookups:
-            if not x.found:
-                yield f"  cannot open {_shown(x.path)}: {_shown(x.error or 'not found')}"
+        for path, short in _short_names(r):
+            yield f"  short name of {_shown(path)}: {_shown(short)}"
+        for x in _failed(r):
+            yield f"  cannot open {_shown(x.path)}: {_shown(x.error or 'not found')}"
         for m in r.messages:
             yield f"  {m.level}: [{m.code}] {clean(m.text)}"
+
+
+def paths_of(reading: Reading) -> Sequence[str]:
+    """The paths a reading lists, in order; a view where its entries are one (the reference's)."""
+    make = getattr(reading.entries, "path_view", None)
+    return make() if make is not None else [e.path for e in reading.entries]
+
+
+def _sorted_paths(reading: Reading) -> Iterator[str]:
+    """sorted({e.path for e in reading.entries}); the reference reader makes it a directory at a time."""
+    make = getattr(reading.entries, "sorted_paths", None)
+    return make() if make is not None else iter(sorted({e.path for e in reading.entries}))
+
+
+def _short_names(reading: Reading) -> Iterator[tuple[str, str]]:
+    make = getattr(reading.entries, "short_names", None)
+    if make is not None:
+        return make()  # type: ignore[no-any-return]
+    return ((e.path, e.short_name) for e in reading.entries if e.short_name is not None)
+
+
+def _failed(reading: Reading) -> Iterator[Lookup]:
+    make = getattr(reading.lookups, "failed", None)
+    if make is not None:
+        return make()  # type: ignore[no-any-return]
+    return (x for x in reading.lookups if not x.found)
+
+
+def _numbered(paths: Iterator[str], n: int) -> Iterator[tuple[str, int]]:
+    return ((path, n) for path in paths)
+
+
+def _marked_paths(readings: Sequence[Reading]) -> Iterator[tuple[str, str]]:
+    """Every path any reading lists, sorted, with a mark per reading: a merge of sorted streams,
+    so that no set of every path is held."""
+    streams = [_numbered(_sorted_paths(r), n) for n, r in enumerate(readings)]
+    for path, group in itertools.groupby(heapq.merge(*streams), key=lambda item: item[0]):
+        having = {n for _, n in group}
+        yield path, " ".join(f"{'yes' if n in having else '-':>9}" for n in range(len(readings)))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,16 +9,17 @@ FAT volume at all raises BadImageError; a deadline that passes raises ReadTimeou
 
 from __future__ import annotations
 
+import array
 import hashlib
 import mmap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
 from vfatcheck.reader.directory import MAX_ANOMALIES, Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
 from vfatcheck.reader.names import path_component
-from vfatcheck.reader.store import CLUSTER_AND_SIZE, EMPTY_DIGEST, ROOT, EntryStore, EntryView
+from vfatcheck.reader.store import ATTR_CLUSTER_SIZE, EMPTY_DIGEST, ROOT, EntryStore, EntryView
 from vfatcheck.reader.volume import (
     NO_OWNER,
     ROOT_OWNER,
@@ -81,6 +82,38 @@ class Volume:
             return _sha256(self.read_file(entry))
         return self._store.digest(entry.first_cluster, entry.size)
 
+    def file_digests(self) -> tuple[array.array[int], list[str | None]]:
+        """digest() of every entry at once, compactly: for entry n, texts[codes[n]], or None where
+        codes[n] is -1 (a directory). Each chain is hashed once, as by digest()."""
+        store = self._store
+        codes = array.array("i", [-1]) * len(store)
+        texts: list[str | None] = [EMPTY_DIGEST]
+        numbers: dict[str | None, int] = {EMPTY_DIGEST: 0}
+        for n in range(len(store)):
+            if not n % 4096:
+                self.work.check()
+            first, size, is_dir = store.cluster_and_size(n)
+            if is_dir:
+                continue
+            if not size or not first:
+                codes[n] = 0
+                continue
+            text = store.digest(first, size)
+            code = numbers.get(text)
+            if code is None:
+                code = numbers[text] = len(texts)
+                texts.append(text)
+            codes[n] = code
+        return codes, texts
+
+    def own_lookups(self) -> array.array[int]:
+        """For each entry, the index of the entry that find(entry.path) finds, or -1 (EntryStore)."""
+        return self._store.own_lookups()
+
+    def sorted_paths(self) -> Iterator[str]:
+        """sorted({e.path for e in entries}), made a directory at a time."""
+        return self._store.sorted_paths()
+
     def find(self, path: str) -> Entry | None:
         """Look a path up component by component, case-insensitively, by long or short name.
 
@@ -119,6 +152,9 @@ class _Anomalies:
             return
         self.chars += size
         self.kept.append(anomaly)
+
+    def full(self) -> bool:
+        return len(self.kept) >= MAX_ANOMALIES or self.chars >= MAX_ANOMALY_CHARS
 
     def extend(self, anomalies: Sequence[Anomaly]) -> None:
         for anomaly in anomalies:
@@ -180,7 +216,7 @@ class _Walker:
             place = Places((geo.root_offset,), geo.root_bytes or 1)
         listing = self.parse(raw, ROOT, "")
         self.label = listing.label
-        self.work.path_chars += sum(listing.widths)
+        self.work.path_chars += listing.chars
         self.listing(listing, raw, ROOT, "", place, ancestors, 1)
 
     def parse(self, raw: bytes, directory: int, path: str) -> Listing:
@@ -203,15 +239,34 @@ class _Walker:
         self.anomalies.dropped += listing.dropped
         self.store.dir_paths[directory] = path
         bases, span = place
-        for n, position in enumerate(listing.positions):
-            long_name = listing.long_names[n]
-            offset = bases[position // span] + position % span
-            index = self.store.add(offset, directory, long_name, listing.slots[n], listing.forms[n])
-            attr = raw[position + 11]
-            hi, lo, size = CLUSTER_AND_SIZE.unpack_from(raw, position)
+        positions = listing.positions
+        if len(bases) == 1:
+            base = bases[0]
+            records = [(base + p) >> 5 for p in positions]
+        else:
+            records = [(bases[p // span] + p % span) >> 5 for p in positions]
+        fields = list(ATTR_CLUSTER_SIZE.iter_unpack(memoryview(raw)[: len(raw) - len(raw) % 32]))
+        longs, slots, forms = listing.long_names, listing.slots, listing.forms
+        done = 0  # entries of the listing added to the store: all before the one being walked
+        # only directories and files with a size have a chain to walk: the rest are added in runs
+        for n in [n for n, p in enumerate(positions) if (f := fields[p >> 5])[0] & ATTR_DIRECTORY or f[3]]:
+            index = self.store.extend(
+                records[done : n + 1],
+                directory,
+                longs[done : n + 1],
+                slots[done : n + 1],
+                forms[done : n + 1],
+            ) + (n - done)
+            done = n + 1
+            position = positions[n]
+            attr, hi, lo, size = fields[position >> 5]
             problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
             if not attr & ATTR_DIRECTORY and not problems:
                 continue
+            if problems and not attr & ATTR_DIRECTORY and self.anomalies.full():
+                self.anomalies.dropped += len(problems)  # counted, not spelled out
+                continue
+            long_name = listing.long_names[n]
             if long_name is None:
                 long_name = quick_display(raw[position : position + 11], raw[position + 12])
             component = path_component(long_name)
@@ -220,6 +275,8 @@ class _Walker:
                 self.note(code, entry_path, detail)
             if attr & ATTR_DIRECTORY:
                 self.subdirectory(index, entry_path, hi << 16 | lo, ancestors, depth)
+        if done < len(positions):
+            self.store.extend(records[done:], directory, longs[done:], slots[done:], forms[done:])
 
     def subdirectory(self, index: int, path: str, start: int, ancestors: frozenset[int], depth: int) -> None:
         if start in ancestors or start == 0:
@@ -235,7 +292,7 @@ class _Walker:
         raw, chain = self.fat.directory(start, index)
         self.chain_problem(chain, path)
         listing = self.parse(raw, index, path)
-        chars = sum(listing.widths) + len(listing) * (len(path) + 1)
+        chars = listing.chars + len(listing) * (len(path) + 1)
         if self.work.path_chars + chars > self.work.path_budget:
             detail = (
                 f"its {len(listing)} entries would take the paths listed past "

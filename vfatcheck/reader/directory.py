@@ -9,6 +9,7 @@ Anything else drops the long name (the entry is shown by its short name) and is 
 from __future__ import annotations
 
 import array
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -43,7 +44,7 @@ from vfatcheck.reader.names import (
 # Printable ASCII but the backslash: bytes that names.short_display shows as they are (with case bits
 # applied to A-Z), and of those the ones a legal 8.3 name may hold (names.valid_83).
 _PLAIN = bytes(range(0x20, 0x7F)).replace(b"\\", b"")
-_LEGAL_PLAIN = bytes(b for b in _PLAIN if b not in b'"*+,./:;<=>?[]|' and not 0x61 <= b <= 0x7A)
+LEGAL_PLAIN = bytes(b for b in _PLAIN if b not in b'"*+,./:;<=>?[]|' and not 0x61 <= b <= 0x7A)
 FORM_CODES = {name: n for n, name in enumerate(FORM_NAMES)}
 MAX_ANOMALIES = 10000  # kept by a volume; vfatcheck.reader.MAX_ANOMALIES
 
@@ -63,7 +64,7 @@ def quick_display(raw: bytes, nt_byte: int) -> str:
 
 def quick_valid(raw: bytes) -> bool:
     """names.valid_83(raw), without the per-byte work for names of legal ASCII bytes."""
-    if raw[0] != 0x20 and not raw.translate(None, _LEGAL_PLAIN):
+    if raw[0] != 0x20 and not raw.translate(None, LEGAL_PLAIN):
         return True
     return valid_83(raw)
 
@@ -81,15 +82,15 @@ class Listing:
 
     For entry n: `positions[n]` is where its short record starts in the directory's bytes (the rest
     of the entry is read from that record), `long_names[n]` its attached long name or None, `slots[n]`
-    the number of LFN slots attached, `forms[n]` its form's index in FORM_NAMES, `widths[n]` the
-    length of its name as a path component.
+    the number of LFN slots attached, `forms[n]` its form's index in FORM_NAMES; `chars` is the
+    length of all their names as path components.
     """
 
     positions: array.array[int]
     long_names: list[str | None]
     slots: bytearray
     forms: bytearray
-    widths: array.array[int]
+    chars: int
     anomalies: tuple[Anomaly, ...]
     label: str | None
     dropped: int = 0  # anomalies past MAX_ANOMALIES, counted but not kept
@@ -115,17 +116,21 @@ class _Chain:
 
 
 class _Parser:
-    def __init__(self, dir_path: str, is_root: bool) -> None:
+    def __init__(self, raw: bytes, dir_path: str, is_root: bool) -> None:
+        self.raw = raw
         self.dir_path = dir_path
         self.is_root = is_root
         self.positions = array.array("i")
         self.long_names: list[str | None] = []
         self.slots = bytearray()
         self.forms = bytearray()
-        self.widths = array.array("i")
-        # for the duplicate checks at the end of the directory; dropped with the parser
+        self.chars = 0
+        # the duplicate checks: the first entry of each short name and each name key, and the entries
+        # (n, code, first) that repeat one, reported at the end of the directory
         self.names: list[str] = []
-        self.shorts: list[bytes] = []
+        self.first_short: dict[bytes, int] = {}
+        self.first_name: dict[str, int] = {}
+        self.repeats: list[tuple[int, bool, int]] = []  # (entry, is the short name repeated, first)
         self.anomalies: list[Anomaly] = []
         self.dropped = 0
         self.label: str | None = None
@@ -250,9 +255,13 @@ class _Parser:
         self.long_names.append(long_name)
         self.slots.append(slots)
         self.forms.append(FORM_CODES[form])
-        self.widths.append(len(path_component(name)) if "/" in name else len(name))
-        self.names.append(name)
-        self.shorts.append(raw)
+        self.chars += len(path_component(name)) if "/" in name else len(name)
+        self.seen(name, raw)
+        if len(self.anomalies) >= MAX_ANOMALIES:  # the rest would be counted, not kept
+            self.dropped += len(problems) + (long_name is None and bool(nt & FAT_NO_83NAME))
+            if form in ("standard", "unknown") and not quick_valid(raw):
+                self.dropped += 1
+            return
         for code, detail in problems:
             if long_name is None and chain is not None:
                 detail += f" (long name {chain.partial()!r} dropped)"
@@ -273,24 +282,38 @@ class _Parser:
                 "lfn-unterminated-at-end", f"long-name slots for {self.chain.partial()!r} end the directory"
             )
         self.duplicates()
-        columns = (self.positions, self.long_names, self.slots, self.forms, self.widths)
+        columns = (self.positions, self.long_names, self.slots, self.forms, self.chars)
         return Listing(*columns, tuple(self.anomalies), self.label, self.dropped)
 
+    def seen(self, name: str, raw: bytes) -> None:
+        """Entry len(self.names) is `name` with short name `raw`: note what it repeats."""
+        n = len(self.names)
+        self.names.append(name)
+        first = self.first_short.setdefault(raw, n)
+        if first != n:
+            self.repeats.append((n, True, first))
+        first = self.first_name.setdefault(name_key(name), n)
+        if first != n:
+            self.repeats.append((n, False, first))
+
     def duplicates(self) -> None:
-        """Same 11 bytes or the same shown name as an earlier entry: one dict lookup per entry."""
-        shorts: dict[bytes, int] = {}
-        names: dict[str, int] = {}
-        for n, (name, raw) in enumerate(zip(self.names, self.shorts, strict=True)):
-            first = shorts.setdefault(raw, n)
-            if first != n:
-                where = self.path_of(self.names[first])
+        """Same 11 bytes or the same shown name as an earlier entry (found as the entries came)."""
+        for done, (n, short, first) in enumerate(self.repeats):
+            if len(self.anomalies) >= MAX_ANOMALIES:  # counted, not spelled out
+                self.dropped += len(self.repeats) - done
+                return
+            name, where = self.names[n], self.path_of(self.names[first])
+            if short:
+                raw = self.record_name(n)
                 detail = f"short name {raw.hex(' ')} also used by {where!r}"
                 self.note("duplicate-short-name", detail, self.path_of(name))
-            other = names.setdefault(name_key(name), n)
-            if other != n:
-                where = self.path_of(self.names[other])
+            else:
                 detail = f"name {name!r} also shown for {where!r}"
                 self.note("duplicate-name", detail, self.path_of(name))
+
+    def record_name(self, n: int) -> bytes:
+        position = self.positions[n]
+        return self.raw[position : position + 11]
 
 
 def name_key(name: str) -> str:
@@ -300,20 +323,98 @@ def name_key(name: str) -> str:
 
 def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
     """Entries of one directory, in on-disk order, with the anomalies found among its records."""
-    parser = _Parser(dir_path, is_root)
+    parser = _Parser(raw, dir_path, is_root)
     usable = len(raw) - len(raw) % DIR_ENTRY_SIZE
-    for index, pos in enumerate(range(0, usable, DIR_ENTRY_SIZE)):
-        lead, attr = raw[pos], raw[pos + 11]
-        if lead == ENTRY_FREE:
-            return parser.finish(True, raw[pos + DIR_ENTRY_SIZE : usable])
-        if parser.chain is None and attr & _NOT_PLAIN == 0 and lead not in _SPECIAL_LEADS:
-            parser.short(pos, raw[pos : pos + DIR_ENTRY_SIZE])  # the common case, without feed's tests
-        else:
-            parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
+    end = raw[0:usable:DIR_ENTRY_SIZE].find(ENTRY_FREE)  # the end-of-directory mark, lead byte 0
+    if end != -1:
+        end *= DIR_ENTRY_SIZE
+    stop = usable if end == -1 else end
+    # the common case, a legal 8.3 name without a long name or the 0x20 NT bit, is done here
+    # without short()'s calls; the rest goes through feed() one record at a time
+    if _plain_directory(parser, raw, stop):
+        return parser.finish(end != -1, raw[end + DIR_ENTRY_SIZE : usable] if end != -1 else b"")
+    positions, long_names, slots, forms = (
+        parser.positions.append,
+        parser.long_names.append,
+        parser.slots.append,
+        parser.forms.append,
+    )
+    chars = 0
+    seen, legal = parser.seen, LEGAL_PLAIN
+    shortonly, unknown = FORM_CODES["shortonly"], FORM_CODES["unknown"]
+    with memoryview(raw) as view:
+        records = struct.iter_unpack("<11sBB19x", view[:stop])
+        for index, (name11, attr, nt) in enumerate(records):
+            if (
+                parser.chain is None
+                and not attr & _NOT_PLAIN
+                and name11[0] not in _SPECIAL_LEADS
+                and not name11.translate(None, legal)
+            ):
+                text = name11.decode("ascii")
+                name = text[:8].rstrip(" ")
+                if nt & CASE_LOWER_BASE:
+                    name = name.lower()
+                ext = text[8:].rstrip(" ")
+                if ext:
+                    name = f"{name}.{ext.lower() if nt & CASE_LOWER_EXT else ext}"
+                positions(index * DIR_ENTRY_SIZE)
+                long_names(None)
+                slots(0)
+                chars += len(name)
+                seen(name, name11)
+                if nt & FAT_NO_83NAME:  # names.classify: "unknown", and reported
+                    forms(unknown)
+                    if len(parser.anomalies) < MAX_ANOMALIES:
+                        detail = f"NT byte 0x{nt:02x} but no long name"
+                        parser.note("nodual-flag-without-lfn", detail, parser.path_of(name))
+                    else:
+                        parser.dropped += 1
+                else:
+                    forms(shortonly)
+            else:
+                pos = index * DIR_ENTRY_SIZE
+                parser.chars += chars
+                chars = 0
+                parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
+    parser.chars += chars
+    if end != -1:
+        return parser.finish(True, raw[end + DIR_ENTRY_SIZE : usable])
     return parser.finish(False, b"")
 
 
+def _plain_directory(parser: _Parser, raw: bytes, stop: int) -> bool:
+    """A directory whose records up to `stop` are all plain, legal, distinct 8.3 entries (no long
+    names, labels, deleted or dot entries, 0x20 NT bits): its columns filled in at once, without a
+    step per record. False (and nothing done) for any other directory."""
+    count = stop // DIR_ENTRY_SIZE
+    if not count or 0x20 in raw[0:stop:DIR_ENTRY_SIZE]:
+        return False
+    if raw[11:stop:DIR_ENTRY_SIZE].translate(None, _WITHOUT_VOLUME_BIT):
+        return False
+    if raw[12:stop:DIR_ENTRY_SIZE].translate(None, _WITHOUT_NO83_BIT):
+        return False
+    with memoryview(raw) as view:
+        pairs = list(struct.iter_unpack("<8s3s21x", view[:stop]))
+    bases, exts = zip(*pairs, strict=True)
+    if b"".join(bases).translate(None, LEGAL_PLAIN) or b"".join(exts).translate(None, LEGAL_PLAIN):
+        return False
+    # distinct 11 bytes are distinct shown names here: a legal name holds no '.' and no lower case
+    if len(set(pairs)) != count:
+        return False
+    ext_lengths = list(map(len, map(bytes.rstrip, exts)))
+    parser.chars = sum(map(len, map(bytes.rstrip, bases))) + sum(ext_lengths) + count - ext_lengths.count(0)
+    parser.positions = array.array("i", range(0, stop, DIR_ENTRY_SIZE))
+    parser.long_names = [None] * count
+    parser.slots = bytearray(count)
+    parser.forms = bytearray([FORM_CODES["shortonly"]]) * count
+    return True
+
+
+_WITHOUT_VOLUME_BIT = bytes(b for b in range(256) if not b & ATTR_VOLUME_ID)
+_WITHOUT_NO83_BIT = bytes(b for b in range(256) if not b & FAT_NO_83NAME)
 # An attribute with none of these bits, a lead byte other than these, and no long name open: a plain
-# short entry, which feed() would hand to short() after testing each of them.
-_NOT_PLAIN = ATTR_VOLUME_ID | 0x07  # ATTR_LONG_NAME needs all four low bits; a label has 0x08
-_SPECIAL_LEADS = frozenset([ENTRY_DELETED, 0x2E])
+# short entry, which feed() would hand to short() after testing each of them. A legal 8.3 name
+# cannot start with a space or hold a '/' or a '.', so it is its own path component.
+_NOT_PLAIN = ATTR_VOLUME_ID  # ATTR_LONG_NAME has this bit, and so has a label
+_SPECIAL_LEADS = frozenset([ENTRY_DELETED, 0x2E, 0x20])

@@ -14,14 +14,18 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import overload
 
-from vfatcheck.layout.direntry import ATTR_DIRECTORY
-from vfatcheck.reader.directory import name_key, quick_display
+from vfatcheck.layout.direntry import ATTR_DIRECTORY, CASE_LOWER_BASE, CASE_LOWER_EXT
+from vfatcheck.reader.directory import LEGAL_PLAIN, name_key, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.volume import FatVolume
 
 ROOT = -1  # the parent of the root directory's entries
 CLUSTER_AND_SIZE = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
+ATTR_CLUSTER_SIZE = struct.Struct("<11xB8xH4xHI")  # DIR_Attr and the above
+RECORD = struct.Struct("<11sBB7xH4xHI")  # DIR_Name, DIR_Attr, DIR_NTRes and the above
+# a short name of these lead bytes is not shown as it is (a leading space is escaped, 0x05 is 0xE5)
+ODD_LEADS = frozenset([0x20, 0x05])
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
@@ -54,6 +58,24 @@ class EntryStore:
         self.forms.append(form)
         return index
 
+    def extend(
+        self,
+        records: list[int],
+        parent: int,
+        long_names: list[str | None],
+        slots: bytearray,
+        forms: bytearray,
+    ) -> int:
+        """Add a directory's entries (`records`: where each short record lies, in 32-byte units);
+        the index of the first."""
+        first = len(self.records)
+        self.records.extend(records)
+        self.parents.extend(array.array("i", [parent]) * len(records))
+        self.longs.extend(long_names)
+        self.slots.extend(slots)
+        self.forms.extend(forms)
+        return first
+
     def record(self, index: int) -> bytes:
         offset = self.records[index] << 5
         return self.fat.record(offset)
@@ -74,6 +96,119 @@ class EntryStore:
         rec = self.record(index)
         hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
         return hi << 16 | lo, size, bool(rec[11] & ATTR_DIRECTORY)
+
+    def entries(self, start: int, stop: int) -> Iterator[Entry]:
+        """entry(n) for n in start..stop-1, the quick way: the plain 8.3 names that most entries of a
+        big directory have are shown without names.short_display's work."""
+        view, unpack = self.fat.view, RECORD.unpack_from
+        records, parents, longs, slots, forms = self.records, self.parents, self.longs, self.slots, self.forms
+        dir_paths, legal = self.dir_paths, LEGAL_PLAIN
+        parent, prefix = ROOT - 1, ""
+        for n in range(start, stop):
+            raw, attr, nt, hi, lo, size = unpack(view, records[n] << 5)
+            plain = raw[0] not in ODD_LEADS and not raw.translate(None, legal)
+            if plain:
+                text = raw.decode("ascii")
+                shown = text[:8].rstrip(" ")
+                if nt & CASE_LOWER_BASE:
+                    shown = shown.lower()
+                ext = text[8:].rstrip(" ")
+                if ext:
+                    shown = f"{shown}.{ext.lower() if nt & CASE_LOWER_EXT else ext}"
+            else:
+                shown = quick_display(raw, nt)
+            long_name = longs[n]
+            if long_name is None:
+                name, component = shown, shown if plain else path_component(shown)
+            else:
+                name, component = long_name, path_component(long_name)
+            if parents[n] != parent:
+                parent = parents[n]
+                prefix = dir_paths[parent]
+                prefix = prefix + "/" if prefix else ""
+            yield Entry(
+                prefix + component,
+                name,
+                long_name,
+                raw,
+                shown,
+                nt,
+                attr,
+                "dir" if attr & ATTR_DIRECTORY else "file",
+                size,
+                hi << 16 | lo,
+                FORM_NAMES[forms[n]],
+                slots[n],
+                n,
+            )
+
+    def component(self, index: int) -> str:
+        """The entry's name as its path's last component (as in entry(index).path)."""
+        long_name = self.longs[index]
+        if long_name is not None:
+            return path_component(long_name)
+        offset = self.records[index] << 5
+        raw = self.fat.record(offset)
+        return path_component(quick_display(raw[:11], raw[12]))
+
+    def is_dir(self, index: int) -> bool:
+        return bool(self.fat.record(self.records[index] << 5)[11] & ATTR_DIRECTORY)
+
+    def own_lookups(self) -> array.array[int]:
+        """For each entry, what lookup(...) of its own path finds, as Volume.find(entry.path) would:
+        an entry index, or -1. One index and one name key per entry: each directory's entries are
+        looked up in (the directory that a lookup of its path finds)'s index."""
+        found = array.array("i", [-1]) * len(self)
+        work = self.fat.work
+        for parent in sorted(self._all_children()):
+            kids = self.children(parent)
+            if parent != ROOT:
+                home = found[parent]  # where a lookup of the parent's path leads
+                if home < 0 or not self.is_dir(home):
+                    continue
+            else:
+                home = ROOT
+            # an index made here is not kept: all of them together would cost ~100 bytes an entry
+            index = self._index.get(home) or self._build_index(home)
+            work.indexed += len(kids)
+            for kid in kids:
+                component = self.component(kid)
+                hit = index.get(name_key(component)) if component else None
+                if hit is not None:
+                    found[kid] = hit
+            work.check()
+        return found
+
+    def _all_children(self) -> dict[int, array.array[int]]:
+        self.children(ROOT)
+        assert self._children is not None
+        return self._children
+
+    def sorted_paths(self) -> Iterator[str]:
+        """Every entry's path once, in sorted order (as sorted({e.path for e in entries})), made a
+        directory at a time: a directory's names and the blocks of its subdirectories ("name/")
+        sorted together give the order of all the paths below it."""
+        self._all_children()
+        return self._sorted_below((ROOT,), "")
+
+    def _sorted_below(self, directories: Sequence[int], prefix: str) -> Iterator[str]:
+        names: set[str] = set()
+        blocks: dict[str, list[int]] = {}
+        for directory in directories:
+            for kid in self.children(directory):
+                component = self.component(kid)
+                names.add(component)
+                if kid in self.dir_paths and self.children(kid):
+                    blocks.setdefault(component + "/", []).append(kid)
+        items = sorted([*names, *blocks])
+        del names
+        for n, key in enumerate(items):
+            items[n] = ""  # what was listed is let go while the rest is walked
+            below = blocks.get(key)
+            if below is None:
+                yield prefix + key
+            else:
+                yield from self._sorted_below(below, prefix + key)
 
     def entry(self, index: int) -> Entry:
         rec = self.record(index)
@@ -203,9 +338,7 @@ class EntryView(Sequence[Entry]):
         return self._store.entry(index)
 
     def __iter__(self) -> Iterator[Entry]:
-        store = self._store
-        for n in range(len(store)):
-            yield store.entry(n)
+        return self._store.entries(0, len(self._store))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence):
