@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.harness import assert_crash, assert_timeout, fake_library
-from vfatcheck.backends import childbatch, proc
-from vfatcheck.backends.base import ReadJob
-from vfatcheck.model import Reading
+from vfatcheck import builder
+from vfatcheck.backends import REGISTRY, batch_size, childbatch, get, proc
+from vfatcheck.backends.base import BatchBackend, ReadJob
+from vfatcheck.backends.library import LibraryBackend
+from vfatcheck.model import Item, Reading
 
 # A stand-in library: the image's file name says what it does; the reading names the child's pid.
 BODY = """\
@@ -86,3 +89,32 @@ def test_no_child_and_no_temporary_file_is_left(tmp_path: Path, monkeypatch: pyt
     _batch(tmp_path, ["a.img", "hang.img", "segv.img"], timeout=1)
     assert list(scratch.iterdir()) == []
     assert proc.CHILDREN.groups == set()
+
+
+BATCHED = [name for name in REGISTRY if name != "fatfs" and isinstance(get(name), LibraryBackend)] + [
+    "sleuthkit"
+]
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_live_a_batch_reads_each_image_as_a_child_of_its_own_would(tmp_path: Path, name: str) -> None:
+    """Nothing of one image stays in the library for the next: the readings are those of one child each."""
+    backend = get(name)
+    if not backend.available().ok:
+        pytest.skip(f"{name} is not installed here: {backend.available().hint}")
+    assert batch_size(backend) > 1
+    jobs = []
+    for n, (fat, form) in enumerate([(12, "standard"), (16, "nodual"), (12, "standard")]):
+        items = [
+            Item(f"Dir {n}/Long name {n}.txt", content=bytes([n]) * 100),
+            Item("readme.txt", content=b"r"),
+        ]
+        built = builder.build_image(items, fat=fat, form=form, seed=n)
+        image = tmp_path / f"{n}.img"
+        image.write_bytes(built.data)
+        jobs.append(ReadJob(image, (*(e.path for e in built.manifest.entries), "missing.txt")))
+    assert isinstance(backend, BatchBackend)
+    together = [dataclasses.replace(r, elapsed=0.0) for r in backend.read_batch(jobs, 30)]
+    alone = [dataclasses.replace(backend.read(j.image, j.expected, 30), elapsed=0.0) for j in jobs]
+    assert together == alone
+    assert together[0].status == "ok" and together[0].lookups and together[0] != together[1]

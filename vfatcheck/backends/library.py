@@ -54,13 +54,17 @@ class LibraryBackend(LibraryPackage):
     Subclasses name the back-end, its capabilities, the importable packages it needs and how to
     ask the library for its version. `module` is what the child imports; tests point it at a
     stand-in that hangs or crashes. A batch of images goes through one child (vfatcheck.backends.
-    childbatch), which saves the interpreter's start and the library's import for every image but one.
+    childbatch), which saves the interpreter's start and the library's import for every image but one,
+    for the back-ends whose `batch_size` says so.
     """
 
     name: str
     capabilities: Capabilities
     requires: tuple[str, ...]
-    batch_size = 12  # the default run's 24 images in two children, one for each of its two workers
+    # Images one child reads in turn: 1 unless the library is known to keep nothing from one image to
+    # the next (the fatfs package does: its second volume in one interpreter fails or crashes); 12 is the
+    # default run's 24 images in two children, one for each of its two workers.
+    batch_size = 1
     cheap_alone = True  # one image alone costs one child: `writes --readers all` may read one at a time
 
     def __init__(self, module: str, env: Mapping[str, str] | None = None) -> None:
