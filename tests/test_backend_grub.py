@@ -146,3 +146,68 @@ def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
 def test_a_missing_program_is_unavailable_with_the_hint(tmp_path: Path) -> None:
     backend = grub.GrubBackend(program=str(tmp_path / "no-grub-fstest"))
     harness.assert_unavailable(backend, "apt-get install grub-common", tmp_path / "x.img")
+
+
+def _alone(self: grub._Session, raws: list[str]) -> list[tuple[grub.proc.Completed, grub.proc.Completed]]:
+    """Each directory listed by a process of its own, as before directories were listed together."""
+    targets = [f"/{raw}/" if raw else "/" for raw in raws]
+    return [(self.run("--", "ls", "-la", t), self.run("--", "ls", "-a", t)) for t in targets]
+
+
+@live_grub
+@pytest.mark.parametrize("form", ["standard", "nodual"])
+def test_live_directories_listed_together_read_as_listed_alone(
+    tmp_path: Path, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [
+        *ITEMS,
+        Item("Dir One/Two/Three/x.txt", content=b"3"),
+        Item("b/c.txt"),
+        Item("empty", kind="dir"),
+    ]
+    built = builder.build_image(items, fat=16, form=form, seed=3)
+    image = tmp_path / "b.img"
+    image.write_bytes(built.data)
+    expected = [e.path for e in built.manifest.entries]
+    together = grub.BACKEND.read(image, expected)
+    monkeypatch.setattr(grub._Session, "listed", _alone)
+    alone = grub.BACKEND.read(image, expected)
+    assert together.status == "ok" and len(together.entries) == len(expected)
+    assert (together.entries, together.lookups, together.messages) == (
+        alone.entries,
+        alone.lookups,
+        alone.messages,
+    )
+
+
+# A grub-fstest in GRUB's place: a root with two directories; listed together, d2's part lacks the final
+# newline (GRUB met an error in it), so d2 must be listed alone, where the error is said.
+TWO_DIRS = r"""
+echo "$*" >> "$(dirname "$0")/calls"
+D='Device loop0: Filesystem type fat - Sector size 512B'
+DOT='DIR          20090721120000 ./'
+case "$*" in
+  *" cat /") echo "grub-fstest: error: not a regular file." >&2; exit 1 ;;
+  *" -- ls -a (loop0)") echo "$D" ;;
+  *" -- ls -la /") printf 'DIR          20090721120000 d1/\nDIR          20090721120000 d2/\n\n' ;;
+  *" -- ls -a /") printf 'd1/ d2/ \n' ;;
+  *" -- ls -la (loop0) /d1/ (loop0) /d2/ (loop0)") printf '%s\n\n%s\n%s\n%s\n' "$D" "$D" "$DOT" "$D" ;;
+  *" -- ls -a (loop0) /d1/ (loop0) /d2/ (loop0)") printf '%s\n\n%s\n./ %s\n' "$D" "$D" "$D" ;;
+  *" -- ls -la /d2/"|*" -- ls -a /d2/") echo "grub-fstest: error: invalid cluster." >&2; exit 1 ;;
+esac
+exit 0
+"""
+
+
+def test_a_directory_grub_did_not_finish_is_listed_alone(tmp_path: Path) -> None:
+    reading = stand_in(tmp_path, TWO_DIRS).read(tmp_path / "x.img", [])
+    assert reading.status == "ok", reading
+    assert [e.path for e in reading.entries] == ["d1", "d2"]
+    errors = [(m.code, m.path) for m in reading.messages]
+    assert errors == [("grub-ls-directory-error", "d2")] * 2
+    assert all("invalid cluster" in m.text for m in reading.messages)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert [c.split(" -- ", 1)[1] for c in calls if "/d2/" in c and "(loop0)" not in c] == [
+        "ls -la /d2/",
+        "ls -a /d2/",
+    ]

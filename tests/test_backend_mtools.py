@@ -187,3 +187,22 @@ def test_live_realworld_linux_image(tmp_path: Path) -> None:
     reading = mtools.BACKEND.read(image, wanted)
     assert reading.status == "ok" and all(lookup.found for lookup in reading.lookups)
     assert reading.lookups[0].sha256 == digest(b"Rust is cool!\n" * 1000)
+
+
+@live_mtools
+def test_live_directories_found_together_only_when_mdir_finds_every_one(tmp_path: Path) -> None:
+    items = [Item("Dir One/a.txt"), Item("dir [2]/b.txt"), Item("Dir One/Sub/c.txt")]
+    image = tmp_path / "d.img"
+    image.write_bytes(builder.build_image(items, fat=12, form="standard", seed=1).data)
+    with mtools._private_home() as home:
+        session = mtools._Session(mtools.BACKEND, image, home, 30)
+        assert session.found_directories(["Dir One", "dir [2]", "Dir One/Sub"]) == {
+            "Dir One",
+            "dir [2]",
+            "Dir One/Sub",
+        }
+        assert session.found_directories(["Dir One", "No Such Dir"]) == set()  # one missing: each alone
+    backend = MtoolsBackend()
+    expected = ["Dir One", "No Such Dir", "dir [2]", "Dir One/Sub", "Dir One/a.txt"]
+    reading = backend.read(image, expected)
+    assert [(x.path, x.found) for x in reading.lookups] == [(p, p != "No Such Dir") for p in expected]

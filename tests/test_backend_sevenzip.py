@@ -197,3 +197,46 @@ def test_a_crash_becomes_a_crash_reading(tmp_path: Path) -> None:
 def test_a_missing_program_is_unavailable_with_the_hint(tmp_path: Path) -> None:
     backend = sevenzip.SevenZipBackend(program=str(tmp_path / "no-7zz"))
     harness.assert_unavailable(backend, "apt-get install 7zip", tmp_path / "x.img")
+
+
+class _Counting(sevenzip.SevenZipBackend):
+    """7-Zip itself, with the count of its processes and a switch to turn the batched lookups off."""
+
+    def __init__(self, batched: bool) -> None:
+        super().__init__()
+        self.batched, self.calls, self.alone = batched, 0, []
+
+    def _run(self, args: list[str], deadline: float) -> sevenzip.proc.Completed:
+        self.calls += 1
+        return super()._run(args, deadline)
+
+    def _batched(self, *args: object, **kw: object) -> dict[str, sevenzip.Lookup]:
+        return super()._batched(*args, **kw) if self.batched else {}  # type: ignore[arg-type]
+
+    def _lookup(self, image: Path, path: str, raw: str, deadline: float) -> tuple[sevenzip.Lookup, object]:
+        self.alone.append(path)
+        return super()._lookup(image, path, raw, deadline)
+
+
+@live_7zip
+@pytest.mark.parametrize("form", ["standard", "nodual"])
+def test_live_batched_lookups_say_what_one_lookup_per_path_says(tmp_path: Path, form: str) -> None:
+    # a duplicate name, an emoji, a name 7-Zip cannot be asked for literally, a missing path, nesting
+    items = [
+        *ITEMS,
+        Item("d/e/Smiley \U0001f600.txt", "file", b"x"),
+        Item("d/e/[a] b.txt", "file", b"yy"),
+        Item("d/e/Readme.txt", "file", b"z"),
+    ]
+    built = builder.build_image(items, fat=16, form=form, seed=7)
+    image = tmp_path / "b.img"
+    image.write_bytes(built.data)
+    expected = [e.path for e in built.manifest.entries] + ["d/missing.txt", "D/E"]
+    one_by_one, batched = _Counting(batched=False), _Counting(batched=True)
+    alone = one_by_one.read(image, expected)
+    together = batched.read(image, expected)
+    assert together.status == alone.status == "ok"
+    assert together.lookups == alone.lookups and together.entries == alone.entries
+    # one by one: what is not plain text, and what has no item of its very path, for 7-Zip to say why
+    assert batched.alone == ["d/e/[a] b.txt", "d/missing.txt", "D/E"]
+    assert batched.calls == 1 + 3 + 1 + 2 * 1 + 1 + 1  # listing, 3 depths, extraction, the 3 alone

@@ -70,3 +70,19 @@ def test_the_run_gives_batches_first_and_keeps_rows_in_image_order(
     assert all(len(b) <= 3 for b in fake.batches) and len(fake.batches) == -(-len(images) // 3)
     keys = [(r.form, r.fat) for r in report.results if r.parser == "reference"]
     assert keys == sorted(keys, key=lambda k: (k[1], ("standard", "nodual").index(k[0])))
+
+
+def test_reads_are_scheduled_longest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeBatch()
+    real_get = backends.get
+    monkeypatch.setattr(pipeline, "get", lambda name: fake if name == fake.name else real_get(name))
+    cases = tuple(c for c in BUILTIN if c.id in ("c01-long-file-name", "c19-bad-checksum-middle"))
+    config = pipeline.RunConfig(cases, ("standard",), (16,), ("reference", fake.name, "mtools"))
+    jobs = pipeline.plan(config)
+    assert [j.isolated for j in jobs] == [False, True]  # the shared image, then the isolated defect
+    paths = {False: tuple(f"p{n}" for n in range(50)), True: ("p",)}  # a shared image has many more
+    built = [pipeline.BuiltJob(j, Path(f"{j.key}.img"), None, paths[j.isolated], ()) for j in reversed(jobs)]  # type: ignore[arg-type]
+    tasks = pipeline.read_tasks(built, config.parsers)
+    assert [(len(images), parser) for images, parser in tasks[:1]] == [(2, fake.name)]  # batches first
+    singles = [(images[0].job.isolated, parser) for images, parser in tasks[1:]]
+    assert singles == [(False, "reference"), (False, "mtools"), (True, "reference"), (True, "mtools")]

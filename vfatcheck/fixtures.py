@@ -335,8 +335,11 @@ def read_all(
     timeout: float,
     progress: Callable[[str], None] | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every image read by every parser (all available), in a thread pool, biggest images first."""
-    from vfatcheck.backends import get, safe_read
+    """Every image read by every parser (all available), in a thread pool, biggest images first; a
+    batch back-end (a virtual machine, a library's child) reads up to its batch_size images at once,
+    as in a run, instead of booting once per image."""
+    from vfatcheck.backends import batch_size, get, safe_read_batch
+    from vfatcheck.backends.base import ReadJob
 
     results: dict[tuple[str, str], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="vfatcheck-fixtures-") as tmp:
@@ -345,21 +348,27 @@ def read_all(
             paths[image.fixture.name] = Path(tmp) / f"{image.fixture.name}.img"
             paths[image.fixture.name].write_bytes(image.data)
             paths[image.fixture.name].chmod(0o444)
-        tasks = sorted(
-            ((image, parser) for image in images for parser in parsers), key=lambda t: -len(t[0].expected)
-        )
+        biggest = sorted(images, key=lambda i: -len(i.expected))
+        tasks = []
+        for parser in parsers:
+            size = batch_size(get(parser))
+            tasks += [(biggest[n : n + size], parser) for n in range(0, len(biggest), size)]
+        tasks.sort(key=lambda t: (len(t[0]) == 1, -len(t[0][0].expected)))  # batches first, then by size
 
-        def one(task: tuple[Image, str]) -> tuple[str, str, dict[str, Any]]:
-            image, parser = task
-            path = paths[image.fixture.name]
-            reading = safe_read(get(parser), path, image.expected, timeout)
-            if progress is not None:
-                progress(f"{image.fixture.name} read by {parser}: {reading.status}")
-            return image.fixture.name, parser, normalise(reading, path)
+        def some(task: tuple[list[Image], str]) -> list[tuple[str, str, dict[str, Any]]]:
+            chunk, parser = task
+            jobs = [ReadJob(paths[image.fixture.name], tuple(image.expected)) for image in chunk]
+            readings = safe_read_batch(get(parser), jobs, timeout)
+            out = []
+            for image, reading in zip(chunk, readings, strict=True):
+                if progress is not None:
+                    progress(f"{image.fixture.name} read by {parser}: {reading.status}")
+                out.append((image.fixture.name, parser, normalise(reading, paths[image.fixture.name])))
+            return out
 
         with ThreadPoolExecutor(max(1, jobs)) as pool:
-            for name, parser, raw in pool.map(one, tasks):
-                results[(name, parser)] = raw
+            for done in pool.map(some, tasks):
+                results.update({(name, parser): raw for name, parser, raw in done})
     return results
 
 

@@ -99,6 +99,12 @@ def batch_size(backend: Backend) -> int:
     return backend.batch_size if isinstance(backend, BatchBackend) else 1
 
 
+def reads_one_cheaply(backend: Backend) -> bool:
+    """Whether one image alone costs no more than its share of a batch: every back-end but those that
+    boot a virtual machine per batch (the library back-ends batch only to save a child's start)."""
+    return batch_size(backend) == 1 or bool(getattr(backend, "cheap_alone", False))
+
+
 def safe_read_batch(backend: Backend, jobs: Sequence[ReadJob], timeout: float) -> list[Reading]:
     """safe_read for several images: one Reading per job, in order, never an exception."""
     if not isinstance(backend, BatchBackend) or len(jobs) == 1:

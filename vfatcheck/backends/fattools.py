@@ -196,6 +196,7 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
 
 class FattoolsBackend(LibraryBackend):
     name = NAME
+    batch_size = 12  # one child for 12 images: the readings are those of a child per image
     capabilities = Capabilities(short_names=True, content=True, lookups=True)
     requires = ("FATtools",)
 

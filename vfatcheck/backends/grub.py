@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,10 @@ _LONG_LINE = re.compile(r"^(DIR|\d+) *(\d{14}) (.*)$")
 _ERROR = re.compile(r"^grub-fstest: error: (.*)$")
 NOT_A_FILE = "not a regular file"
 NOT_FOUND = "not found"
+DEVICE = "(loop0)"  # grub-fstest's name for the image
+# `cat` processes in flight at once: each takes a few ms of CPU but more of wall time (its start, the
+# image read), and a shared image of the default run needs about 270 of them.
+CALLS_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ class _Session:
     def __init__(self, program: str, image: Path, deadline: float) -> None:
         self.program, self.image, self.deadline = program, str(image), deadline
         self.messages: list[Message] = []
+        self.device: bytes | None = None  # what `ls -a (loop0)` prints: the separator of listed()
 
     def run(self, *args: str) -> proc.Completed:
         done = proc.run([self.program, self.image, *args], timeout=proc.time_left(self.deadline))
@@ -126,26 +132,65 @@ class _Session:
 
     def listing(self) -> list[SeenEntry]:
         seen: list[SeenEntry] = []
-        pending = [("", "")]  # (spelled path, the same path as GRUB's bytes: surrogateescape str)
-        while pending:
-            where, raw = pending.pop(0)
-            target = f"/{raw}/" if raw else "/"
-            long = self.run("--", "ls", "-la", target)
-            short = self.run("--", "ls", "-a", target)
-            for done in (long, short):
-                if not done.ok or done.stderr.strip():
-                    self.messages.append(
-                        Message("error", f"{NAME}-ls-directory-error", done.describe(), where)
-                    )
-            entries = merge_short(parse_ls_long(os_text(long.stdout)), os_text(short.stdout))
-            for entry in entries:
-                name = component(spell_os(entry.name))
-                path = join(where, name)
-                extra = {} if entry.opened else {"ls-l": "not shown: GRUB could not open it by name"}
-                seen.append(SeenEntry(path, name, entry.kind, None, entry.size, None, extra))
-                if entry.kind == "dir":
-                    pending.append((path, f"{raw}/{entry.name}" if raw else entry.name))
+        level = [("", "")]  # (spelled path, the same path as GRUB's bytes: surrogateescape str)
+        while level:  # breadth first, each level's directories listed together
+            following = []
+            for (where, raw), (long, short) in zip(level, self.listed([r for _w, r in level]), strict=True):
+                for done in (long, short):
+                    if not done.ok or done.stderr.strip():
+                        self.messages.append(
+                            Message("error", f"{NAME}-ls-directory-error", done.describe(), where)
+                        )
+                entries = merge_short(parse_ls_long(os_text(long.stdout)), os_text(short.stdout))
+                for entry in entries:
+                    name = component(spell_os(entry.name))
+                    path = join(where, name)
+                    extra = {} if entry.opened else {"ls-l": "not shown: GRUB could not open it by name"}
+                    seen.append(SeenEntry(path, name, entry.kind, None, entry.size, None, extra))
+                    if entry.kind == "dir":
+                        following.append((path, f"{raw}/{entry.name}" if raw else entry.name))
+            level = following
         return seen
+
+    def listed(self, raws: list[str]) -> list[tuple[proc.Completed, proc.Completed]]:
+        """`ls -la` and `ls -a` of each directory (as GRUB's bytes), as each would be alone.
+
+        GRUB's `ls` takes several paths; `(loop0)`, the image's device, between two of them prints the
+        device's line and clears GRUB's error state, so each directory starts as in a process of its own.
+        A directory's part is taken only when the call exited 0 without a word and the part shows that
+        GRUB finished it without an error (it prints the final newline only then; `ls -a` puts a space
+        after every name, so that newline is the part's only one); any other directory is listed alone.
+        """
+        targets = [f"/{raw}/" if raw else "/" for raw in raws]
+        alone = [self.run("--", "ls", "-la", t) for t in targets[:1]] if len(targets) == 1 else []
+        if alone:
+            return [(alone[0], self.run("--", "ls", "-a", targets[0]))]
+        if self.device is None:
+            self.device = self.run("--", "ls", "-a", DEVICE).stdout
+        longs = self.parts(["-la"], targets, lambda part: part == b"\n" or part.endswith(b"\n\n"))
+        shorts = self.parts(["-a"], targets, lambda part: part.count(b"\n") == 1 and part.endswith(b"\n"))
+        out = []
+        for target, long, short in zip(targets, longs, shorts, strict=True):
+            if long is None or short is None:
+                out.append((self.run("--", "ls", "-la", target), self.run("--", "ls", "-a", target)))
+            else:
+                out.append((self.alike(["-la", target], long), self.alike(["-a", target], short)))
+        return out
+
+    def parts(
+        self, flags: list[str], targets: list[str], finished: Callable[[bytes], bool]
+    ) -> list[bytes | None]:
+        """Each directory's part of one `ls` of them all, or None where it must be listed alone."""
+        assert self.device is not None
+        done = self.run("--", "ls", *flags, DEVICE, *[w for t in targets for w in (t, DEVICE)])
+        pieces = done.stdout.split(self.device) if self.device else []
+        if not done.ok or done.stderr.strip() or len(pieces) != len(targets) + 2 or pieces[0] or pieces[-1]:
+            return [None] * len(targets)
+        return [part if finished(part) else None for part in pieces[1:-1]]
+
+    def alike(self, args: list[str], stdout: bytes) -> proc.Completed:
+        """The result `ls ARGS` alone gives when it prints `stdout`, exits 0 and says nothing else."""
+        return proc.Completed((self.program, self.image, "--", "ls", *args), 0, stdout, b"", 0.0)
 
     def lookup(self, path: str) -> Lookup | None:
         """`cat` of a spelled path, as its bytes; None when it has none (a lone surrogate)."""
@@ -208,7 +253,10 @@ class GrubBackend:
         detail = ""
         try:
             entries = session.listing()
-            lookups = [found for path in expected if (found := session.lookup(path)) is not None]
+            with ThreadPoolExecutor(CALLS_AT_ONCE) as pool:
+                for found in pool.map(session.lookup, expected):  # in order; a _Timeout ends the loop
+                    if found is not None:
+                        lookups.append(found)
         except _Timeout as late:
             status, detail = "timeout", str(late)
         return Reading(

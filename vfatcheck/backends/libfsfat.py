@@ -128,6 +128,7 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
 
 class LibfsfatBackend(LibraryBackend):
     name = NAME
+    batch_size = 12  # one child for 12 images: the readings are those of a child per image
     capabilities = Capabilities(short_names=False, content=True, lookups=True)
     requires = ("pyfsfat",)
 

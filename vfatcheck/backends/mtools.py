@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,6 +47,7 @@ _NOISE = re.compile(
     r"( Volume in drive [^\n]*| Volume Serial Number is [^\n]*|\s+\d+ files?\s+[\d ]+ bytes"
     r"|\s+[\d ]+ bytes free|Total files listed:|No files|)\n"
 )
+PROBES_AT_ONCE = 32  # directories one `mdir -b -a` is asked to find
 _WILDCARDS = re.compile(r"([\\*?\[\]])")
 
 
@@ -241,11 +242,25 @@ class _Session:
             self.messages += [m for m in said if m.code != "mtools-not-found"]  # kept in the Lookup
         return self.typed[path]
 
-    def lookup(self, path: str, listed_kind: Kind | None) -> Lookup | None:
-        """mtools' lookup of a spelled path, as its bytes; None when it has none (a lone surrogate)."""
+    def found_directories(self, paths: Sequence[str]) -> set[str]:
+        """The listed directories `mdir -b -a ::/DIR/` finds, asked PROBES_AT_ONCE at a time: mdir takes
+        several paths and exits 0 only when it found every one; a group it did not is left to `lookup`,
+        which asks for each alone."""
+        found: set[str] = set()
+        for n in range(0, len(paths), PROBES_AT_ONCE):
+            group = [(p, raw) for p in paths[n : n + PROBES_AT_ONCE] if (raw := os_path(p)) is not None]
+            if group and self.mdir("-b", "-a", *(f"::/{escape_pattern(raw)}/" for _p, raw in group)).ok:
+                found.update(p for p, _raw in group)
+        return found
+
+    def lookup(self, path: str, listed_kind: Kind | None, found: Collection[str] = ()) -> Lookup | None:
+        """mtools' lookup of a spelled path, as its bytes; None when it has none (a lone surrogate).
+        `found`: directories already found by found_directories."""
         raw = os_path(path)
         if raw is None:
             return None
+        if path in found:
+            return Lookup(path, True)
         if listed_kind != "file":
             probe = self.mdir("-b", "-a", f"::/{escape_pattern(raw)}/")
             if probe.ok:
@@ -306,8 +321,9 @@ class MtoolsBackend:
         for entry in seen:
             entries.append(self._with_content(session, entry))
         kinds = {entry.path: entry.kind for entry in seen}
+        directories = session.found_directories([p for p in dict.fromkeys(expected) if kinds.get(p) == "dir"])
         for path in expected:
-            found = session.lookup(path, kinds.get(path))
+            found = session.lookup(path, kinds.get(path), directories)
             if found is not None:
                 lookups.append(found)
         if not listing.ok and not seen:

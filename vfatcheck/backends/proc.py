@@ -34,6 +34,13 @@ from vfatcheck.model import Reading, Status, show_bytes
 UTF8_ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
 
+def localtime_env() -> dict[str, str]:
+    """TZ spelled out as the C library takes it when unset (the zone of /etc/localtime), for tools that
+    format a time per entry: with TZ unset, glibc stats /etc/localtime at every localtime() call (3/4
+    of the CPU of a 7-Zip listing). Same zone, same output."""
+    return {} if "TZ" in os.environ else {"TZ": ":/etc/localtime"}
+
+
 @dataclass(frozen=True)
 class Completed:
     argv: tuple[str, ...]

@@ -3,7 +3,8 @@ TSK's own path lookup (`tsk/fs/fatxxfs_dent.c`, `tsk_fs_path2inum`).
 
 Two runs per read: one `fls -r -p -l` process for the listing, then one child interpreter
 (proc.run_python) that walks the same directories with pytsk3, reads every file and looks up every
-expected path. The parent joins both on the inode number. `timeout` bounds the whole read.
+expected path. The parent joins both on the inode number. `timeout` bounds the whole read; in a
+batch, fls and the child's part of each image each have `timeout` (one child reads the batch).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vfatcheck.backends import commandline, proc
-from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
+from vfatcheck.backends import childbatch, commandline, proc
+from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, show_bytes
 from vfatcheck.spelling import component, join, raw_path, spell_bytes, spell_os
 
@@ -213,6 +214,8 @@ def joined(fls: Sequence[FlsEntry], walked: Sequence[SeenEntry]) -> tuple[list[S
 
 class SleuthkitBackend:
     name = NAME
+    batch_size = 12  # like the library back-ends: one child for 12 images
+    cheap_alone = True
     # the short name is the one istat prints (TSK_FS_NAME.shrt_name, bytes outside ASCII as '^')
     capabilities = Capabilities(short_names=True, content=True, lookups=True, short_names_shown=True)
 
@@ -253,20 +256,51 @@ class SleuthkitBackend:
         if not availability.ok:
             return Reading(NAME, "not installed", "unavailable", detail=availability.hint)
         version, start = self.version(), time.monotonic()
-        done = proc.run([self.fls, "-r", "-p", "-l", *FSTYPE, str(image)], timeout=timeout)
+        done = self._fls(image, timeout)
         if not done.ok:
             return _failed(version, done)
-        fls = listed(parse_fls(os_text(done.stdout)))
         left = proc.time_left(start + timeout)
         child = proc.run_python(NAME, version, self.module, image, expected, left, env=self.env)
-        entries, unreached = joined(fls, child.entries)
-        if child.status != "ok":  # a crash or a hang in the child: the listing alone, nothing unreached
-            unreached = []
-        return Reading(
-            NAME, version, child.status, tuple(entries), child.lookups,
-            (*stderr_messages(show_bytes(done.stderr)), *child.messages, *unreached),
-            time.monotonic() - start, child.detail,
-        )  # fmt: skip
+        return _joined(version, done, child, time.monotonic() - start)
+
+    def read_batch(self, jobs: Sequence[ReadJob], timeout: float = DEFAULT_TIMEOUT) -> list[Reading]:
+        """fls of each image, then the pytsk3 half of every image in one child interpreter
+        (vfatcheck.backends.childbatch): each within `timeout`."""
+        availability = self.available()
+        if not availability.ok:
+            return [Reading(NAME, "not installed", "unavailable", detail=availability.hint) for _ in jobs]
+        version = self.version()
+        listings = [self._fls(job.image, timeout) for job in jobs]
+        listed_jobs = [job for job, done in zip(jobs, listings, strict=True) if done.ok]
+        children = iter(
+            childbatch.run_python_batch(NAME, version, self.module, listed_jobs, timeout, self.env)
+        )
+        readings = []
+        for done in listings:
+            if not done.ok:
+                readings.append(_failed(version, done))
+                continue
+            child = next(children)
+            readings.append(_joined(version, done, child, done.elapsed + child.elapsed))
+        return readings
+
+    def _fls(self, image: Path, timeout: float) -> proc.Completed:
+        return proc.run(
+            [self.fls, "-r", "-p", "-l", *FSTYPE, str(image)], timeout=timeout, env=proc.localtime_env()
+        )
+
+
+def _joined(version: str, done: proc.Completed, child: Reading, elapsed: float) -> Reading:
+    """fls's listing (`done`) joined with the child's reading of the same image."""
+    fls = listed(parse_fls(os_text(done.stdout)))
+    entries, unreached = joined(fls, child.entries)
+    if child.status != "ok":  # a crash or a hang in the child: the listing alone, nothing unreached
+        unreached = []
+    return Reading(
+        NAME, version, child.status, tuple(entries), child.lookups,
+        (*stderr_messages(show_bytes(done.stderr)), *child.messages, *unreached),
+        elapsed, child.detail,
+    )  # fmt: skip
 
 
 def reproducer(fls: str, image: str, path: str | None) -> str:

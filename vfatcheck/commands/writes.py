@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from vfatcheck import pipeline
-from vfatcheck.backends import REGISTRY, batch_size, get
+from vfatcheck.backends import REGISTRY, get, reads_one_cheaply
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.commands.run import _csv, load_baseline, write_report
 from vfatcheck.errors import UserInputError
@@ -47,7 +47,7 @@ def _readers(text: str) -> tuple[str, ...]:
     """`all` is every reader that reads one image at a time: a batch back-end (a virtual machine per
     boot) would boot once per written image, so it is only used when named."""
     if text in ("all", "none"):
-        return tuple(r for r in READERS if batch_size(get(r)) == 1) if text == "all" else ()
+        return tuple(r for r in READERS if reads_one_cheaply(get(r))) if text == "all" else ()
     return tuple(str(r) for r in _csv(str, READERS)(text))
 
 
