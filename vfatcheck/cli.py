@@ -22,7 +22,7 @@ from vfatcheck import __version__
 from vfatcheck.backends import proc
 from vfatcheck.errors import BadImageError, UserInputError
 
-COMMANDS = ("run", "build", "ls", "parsers", "read", "fixtures", "writes")
+COMMANDS = ("run", "build", "ls", "parsers", "read", "scan", "fixtures", "writes")
 
 EPILOG = """\
 examples:
