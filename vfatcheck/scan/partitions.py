@@ -189,12 +189,11 @@ def _type_name(kind: int) -> str:
     return MBR_TYPES.get(kind, "unknown type")
 
 
-def _logical(data: Buffer, ext_start: int, layout: Layout) -> list[Partition]:
+def _logical(data: Buffer, ext_start: int, layout: Layout, number: int) -> list[Partition]:
     """The logical partitions of the extended partition at LBA `ext_start`, following its EBR chain."""
     out: list[Partition] = []
     seen: set[int] = set()
     ebr = ext_start
-    number = 5
     while True:
         if ebr in seen:
             layout.notes.append(f"the extended partition's chain comes back to LBA {ebr}: stopped (a loop)")
@@ -226,6 +225,7 @@ def _logical(data: Buffer, ext_start: int, layout: Layout) -> list[Partition]:
 
 def _mbr(data: Buffer, sector: bytes) -> Layout:
     layout = Layout("mbr")
+    logical: list[Partition] = []  # listed after the primaries, as Linux numbers them
     for n, kind, first, count in _mbr_entries(sector):
         if kind == 0:
             continue
@@ -237,9 +237,10 @@ def _mbr(data: Buffer, sector: bytes) -> Layout:
             if first * SECTOR >= len(data):
                 layout.notes.append(f"the extended partition starts at byte {first * SECTOR}, past the end")
                 continue
-            layout.partitions += _logical(data, first, layout)
+            logical += _logical(data, first, layout, 5 + len(logical))
         else:
             layout.partitions.append(part)
+    layout.partitions += logical
     return layout
 
 
