@@ -155,3 +155,28 @@ def _gpt_entry(kind: str, n: int, first: int, last: int, name: str) -> bytes:
         0,
         name.encode("utf-16-le").ljust(72, b"\0"),
     )
+
+
+_UNIT_OFFSETS = (*range(1, 11, 2), *range(14, 26, 2), *range(28, 32, 2))  # 13 UTF-16 units of a slot
+
+
+def rename_long(data: bytearray, directory: int, old: str, new: str) -> None:
+    """Write `new` over the long name `old` (as many UTF-16 units) in the slots of the directory at
+    byte `directory`: raw, so that `/`, `..`, NUL or control characters reach the disk unchecked. The
+    checksum is the short name's and stays right."""
+    assert len(old.encode("utf-16-le")) == len(new.encode("utf-16-le"))
+    wanted = list(struct.unpack(f"<{len(old)}H", old.encode("utf-16-le")))
+    units = list(struct.unpack(f"<{len(new)}H", new.encode("utf-16-le")))
+    at = directory
+    while data[at]:
+        if data[at + 11] == 0x0F and data[at] & 0x40:
+            count = data[at] & 0x3F
+            places = [
+                at + 32 * (count - ordinal) + o for ordinal in range(1, count + 1) for o in _UNIT_OFFSETS
+            ]
+            if [struct.unpack_from("<H", data, p)[0] for p in places[: len(wanted)]] == wanted:
+                for place_at, unit in zip(places, units, strict=False):
+                    struct.pack_into("<H", data, place_at, unit)
+                return
+        at += 32
+    raise AssertionError(f"no long name {old!r} in the directory at {directory}")

@@ -155,7 +155,8 @@ def test_real_images_written_by_linux_show_no_disagreement_between_mtools_and_th
 
 @live("fsck.fat")
 def test_fsck_losses_of_june_2009_entries_are_renames_and_removed_long_names(tmp_path: Path) -> None:
-    """fsck.fat 4.2 renames every June 2009 dummy to FSCKnnnn.nnn and drops its long name (docs/backends/fsck.fat.md)."""
+    """fsck.fat 4.2 renames every June 2009 dummy to FSCKnnnn.nnn and drops its long name
+    (docs/backends/fsck.fat.md)."""
     items = [Item("June long name.txt", content=b"a"), Item("Another June name.txt", content=b"b")]
     image = write(tmp_path, "v1.img", build_image(items, fat=16, form="nodual-v1", seed=4).data)
     doc = scan_json(tmp_path, image, "--parsers", "reference,fsck.fat")
