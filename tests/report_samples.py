@@ -5,9 +5,11 @@ mtools 4.0.32, 7-Zip 26.02, pyfatfs 1.1.0, dissect.fat 3.13.
 
 from __future__ import annotations
 
+import functools
 import random
 import unicodedata
 
+from vfatcheck import cases, pipeline
 from vfatcheck.verdicts import CaseInfo, ImageWarning, ParserInfo, RunReport, Verdict
 
 SCRIPT_NAME = "<script>document.documentElement.dataset.pwned='1'</script>.txt"
@@ -154,3 +156,19 @@ def big_report(cases: int = 60, seed: int = 1) -> RunReport:
         for fat in FATS
     )
     return RunReport("0.1.0", seed, FORMS, FATS, parsers, case_infos, results)
+
+
+@functools.cache
+def run_report() -> RunReport:
+    """A real run with findings: the reference reader and pyfatfs (a core dependency) on a few cases in
+    three forms (pyfatfs 1.1.0 cannot open names whose lower case lives in the NT case bits)."""
+    chosen = cases.select(
+        "builtin",
+        count=50,
+        seed=0,
+        only=["c01-long-file-name", "c02-lower-83", "c03-case-bits", "c41-dummy-lead-05", "case-nested-dirs"],
+    )
+    config = pipeline.RunConfig(
+        chosen, ("standard", "standard-windows", "nodual"), (12, 16), ("reference", "pyfatfs")
+    )
+    return pipeline.run(config)

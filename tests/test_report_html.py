@@ -5,6 +5,7 @@ script ran (filters from the URL hash, a cell's evidence opened, hostile names i
 
 from __future__ import annotations
 
+import dataclasses
 import html.parser
 import json
 import re
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from report_samples import IMG_NAME, SCRIPT_NAME, sample_report
+from report_samples import IMG_NAME, SCRIPT_NAME, run_report, sample_report
 
 from vfatcheck.backends import proc
 from vfatcheck.reports.html import cell_id, render_html
@@ -77,7 +78,11 @@ def test_self_contained_and_hostile_names_are_text(page: Path) -> None:
     tags = parse(text)
     names = {tag for tag, _ in tags.tags}
     assert "img" not in names and "link" not in names and "iframe" not in names
-    assert [a.get("type") for tag, a in tags.tags if tag == "script"] == ["application/json", None]
+    assert [a.get("type") for tag, a in tags.tags if tag == "script"] == [
+        "application/json",
+        "application/json",
+        None,
+    ]
     assert not [a for _, attrs in tags.tags for a in attrs if a.startswith("on")]
     assert not [a for _, attrs in tags.tags for a in attrs if a in ("src", "href", "srcset", "action")]
     assert not re.search(r"https?://|url\(|@import", text, flags=re.I)
@@ -260,3 +265,59 @@ def test_image_level_messages_and_commands_are_on_the_page(report: RunReport) ->
     assert '<section id="warnings">' in page and "Headers Error" in page
     assert "7zz l -slt -tFAT -sccUTF-8 -- fat16-nodual.img" in page
     assert "mtools-tool fat16-standard.img" in page  # a row's command travels in the evidence JSON
+
+
+def test_findings_section_and_a_section_per_parser() -> None:
+    report = run_report()
+    page = render_html(report)
+    assert '<section id="findings">' in page and '<section id="by-parser">' in page
+    tags = parse(page)
+    rows = [a for t, a in tags.tags if t == "tr" and "finding" in (a.get("class") or "").split()]
+    assert len(rows) == 2 * len(report.findings)  # in the findings table and in its parser's section
+    sections = [a.get("id") for t, a in tags.tags if t == "section" and "parser" in (a.get("class") or "")]
+    assert sections == [f"parser-{p}" for p in dict.fromkeys(f.parser for f in report.findings)]
+    assert page.count("not reported upstream") == 2 * sum(1 for f in report.findings if not f.known_upstream)
+
+
+def test_upstream_and_reproducer_links_are_plain_links() -> None:
+    report = run_report()
+    first = dataclasses.replace(
+        report.findings[0],
+        known_upstream="https://github.com/o/r/issues/1",
+        reproducer="repro/pyfatfs-unreachable-nt-case/",
+    )
+    page = render_html(dataclasses.replace(report, findings=(first, *report.findings[1:])))
+    links = [a for t, a in parse(page).tags if t == "a"]
+    assert {"href": "https://github.com/o/r/issues/1", "rel": "noreferrer"} in links
+    assert {"href": "repro/pyfatfs-unreachable-nt-case/"} in links
+    assert not [a for t, a in parse(page).tags if t in ("img", "link", "iframe") or a.get("src")]
+
+
+@needs_chromium
+def test_opening_a_finding_marks_the_cells_it_explains(tmp_path: Path) -> None:
+    report = run_report()
+    path = tmp_path / "findings.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    number = next(n for n, f in enumerate(report.findings) if f.trait != "unexplained")
+    finding = report.findings[number]
+    dom = chromium(path, tmp_path, "--dump-dom", "--virtual-time-budget=3000", fragment=f"#finding=f{number}")
+    text = dom.stdout.decode("utf-8")
+    assert 'data-ready="1"' in text
+    hit = {
+        a.get("data-cell")
+        for t, a in parse(text).tags
+        if t == "td" and "hit" in (a.get("class") or "").split()
+    }
+    cases = [c.id for c in report.cases]
+    parsers = [p.name for p in report.parsers]
+    forms = list(report.forms)
+    expected = {
+        cell_id(cases.index(r.case), parsers.index(finding.parser) * len(forms) + forms.index(r.form))
+        for r in finding.rows
+    }
+    assert hit == expected and expected
+    grid = next(a for t, a in parse(text).tags if t == "table" and a.get("id") == "grid")
+    assert "marking" in (grid.get("class") or "")
+    panel = text.split('<aside id="evidence"', 1)[1].split("</aside>", 1)[0]
+    assert panel.startswith(">") and finding.id in panel
+    assert panel.count(f'<td class="v-{finding.verdict}">{finding.verdict}</td>') == len(finding.rows)

@@ -14,11 +14,13 @@ import jsonschema
 import pytest
 from report_samples import big_report, sample_report
 
+from vfatcheck.findings import Finding, RowRef
 from vfatcheck.reports.jsonreport import load_report, render_json
 from vfatcheck.verdicts import (
     SCHEMA_VERSION,
     VERDICTS,
     CaseInfo,
+    EntryFacts,
     ImageWarning,
     ParserInfo,
     RunReport,
@@ -65,6 +67,9 @@ def test_schema_follows_the_model() -> None:
         ("parser", ParserInfo),
         ("case", CaseInfo),
         ("warning", ImageWarning),
+        ("entry", EntryFacts),
+        ("finding", Finding),
+        ("rowref", RowRef),
     ):
         assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}
     assert set(schema["properties"]) == {f.name for f in dataclasses.fields(RunReport)}
@@ -131,10 +136,10 @@ def test_schema_and_loader_both_refuse(validator: jsonschema.Draft202012Validato
 
 
 def test_other_schema_version_is_refused_by_name(validator: jsonschema.Draft202012Validator) -> None:
-    raw = _mutate(lambda r: r.update(schema_version=3))
+    raw = _mutate(lambda r: r.update(schema_version=4))
     assert list(validator.iter_errors(raw))
     with pytest.raises(
-        ValueError, match="schema_version 3 is not supported; this vfatcheck reads versions 1 and 2"
+        ValueError, match="schema_version 4 is not supported; this vfatcheck reads versions 1, 2 and 3"
     ):
         load_report(json.dumps(raw))
     raw.pop("schema_version")

@@ -6,7 +6,7 @@ from collections import Counter
 
 import junitparser
 import pytest
-from report_samples import ANSI_NAME, SCRIPT_NAME, sample_report
+from report_samples import ANSI_NAME, SCRIPT_NAME, run_report, sample_report
 
 from vfatcheck.reports.junit import render_junit
 from vfatcheck.verdicts import RunReport, worst
@@ -115,3 +115,29 @@ def test_cosmetic_passes_with_system_out(xml: junitparser.JUnitXml) -> None:
     assert case.is_passed
     assert "cosmetic: A rather long file name.txt" in (case.system_out or "")
     assert "\\x01~X3 TXT" in (case.system_out or "")
+
+
+def test_with_findings_one_testcase_per_parser_and_finding() -> None:
+    report = run_report()
+    xml = junitparser.JUnitXml.fromstring(render_junit(report))
+    by_suite = {s.name: list(s) for s in xml}
+    assert set(by_suite) == {p.name for p in report.parsers}
+    for parser in report.parsers:
+        mine = [f for f in report.findings if f.parser == parser.name]
+        cases = by_suite[parser.name]
+        if not mine:
+            assert [(c.name, _outcome(c)[0]) for c in cases] == [("no findings", "passed")]
+            continue
+        assert [c.name for c in cases] == [f.id for f in mine]
+        for case, finding in zip(cases, mine, strict=True):
+            kind, verdict = _outcome(case)
+            assert (kind, verdict) == ("error" if finding.verdict in ERRORS else "failure", finding.verdict)
+            assert case.result[0].message == finding.description
+            assert (
+                "not reported upstream" in case.result[0].text or "upstream https://" in case.result[0].text
+            )
+            for ref in finding.rows[:3]:
+                assert f"{ref.image}.img FAT{ref.fat}" in case.result[0].text
+    without = [p for p in report.parsers if not any(f.parser == p.name for f in report.findings)]
+    assert report.findings and without  # pyfatfs has findings, the reference reader none
+    assert xml.tests == len(report.findings) + len(without)

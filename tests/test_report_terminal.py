@@ -9,7 +9,7 @@ import threading
 import unicodedata
 
 import pytest
-from report_samples import ANSI_NAME, PARSERS, SCRIPT_NAME, big_report, sample_report
+from report_samples import ANSI_NAME, PARSERS, SCRIPT_NAME, big_report, run_report, sample_report
 
 from vfatcheck.reports.progress import Progress
 from vfatcheck.reports.terminal import render_terminal
@@ -249,3 +249,83 @@ def test_every_problem_carries_its_command_and_image_messages_are_listed(report:
     assert "Image-level messages (1)" in text
     assert "7zip 26.02  fat16-nodual.img  warning: Headers Error" in text
     assert "      command: 7zz l -slt -tFAT -sccUTF-8 -- fat16-nodual.img" in text
+
+
+def overview_cells(text: str, report: RunReport) -> dict[tuple[str, str], str]:
+    """Read the short report's matrix back: the code of each (parser row, case) under the ruler."""
+    lines = text.splitlines()
+    ruler = next(n for n, line in enumerate(lines) if line.startswith("parser"))
+    columns_at = [n for n, ch in enumerate(lines[ruler]) if ch in "|."][: len(report.cases)]
+    cells = {}
+    for line in lines[ruler + 1 :]:
+        if line.startswith("a column per case"):
+            break
+        name = line.split()[0]
+        for case, column in zip(report.cases, columns_at, strict=True):
+            cells[(name, case.id)] = line[column] if column < len(line) else " "
+    return cells
+
+
+def test_short_report_rows_are_parsers_with_the_worst_verdict_per_case() -> None:
+    report = run_report()
+    text = render_terminal(report, color=False, verbose=False)
+    cells = overview_cells(text, report)
+    parsers = {name for name, _ in cells}
+    assert parsers == {p.name for p in report.parsers}  # reference and pyfatfs differ: two rows
+    for (parser, case), code in cells.items():
+        rows = [r.verdict for r in report.results if (r.parser, r.case) == (parser, case)]
+        assert code == (CODES[worst(rows)] if rows else " "), (parser, case)
+
+
+def test_short_report_collapses_parsers_of_identical_outcome() -> None:
+    base = run_report()
+    twin = [dataclasses.replace(r, parser="pyfatfs-twin") for r in base.results if r.parser == "pyfatfs"]
+    info = dataclasses.replace(next(p for p in base.parsers if p.name == "pyfatfs"), name="pyfatfs-twin")
+    report = dataclasses.replace(base, parsers=(*base.parsers, info), results=base.results + tuple(twin))
+    text = render_terminal(report, color=False, verbose=False)
+    assert "pyfatfs (+1: pyfatfs-twin)" in text
+    assert not any(line.startswith("pyfatfs-twin") for line in text.splitlines())
+
+
+def test_short_report_lists_findings_one_line_each_worst_first() -> None:
+    report = run_report()
+    text = render_terminal(report, color=False, verbose=False)
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("Findings: "))
+    shown = lines[start + 1 : start + 1 + len(report.findings)]
+    assert len(shown) == len(report.findings)
+    for finding, line in zip(report.findings, shown, strict=True):
+        assert line.startswith(f"{CODES[finding.verdict]} {finding.parser} {finding.verdict}: ")
+        assert f"{finding.affected} of {finding.with_trait} such" in line or finding.trait == "unexplained"
+        assert line.endswith("not reported upstream") or "known upstream: https://" in line
+    assert len(lines) <= 60
+
+
+def test_verbose_report_keeps_every_problem_and_adds_every_finding() -> None:
+    report = run_report()
+    text = render_terminal(report, color=False, verbose=True)
+    assert len(problem_titles(text)) > 0
+    for finding in report.findings:
+        assert finding.id in text
+
+
+def test_long_case_ids_and_many_parsers_keep_the_cells_under_their_heads(report: RunReport) -> None:
+    long_id = CaseInfo("a-case-id-much-longer-than-the-label-column-is", "basic", "long id")
+    rows = [dataclasses.replace(r, case=long_id.id) for r in report.results if r.case == "ascii-long"]
+    report = dataclasses.replace(report, cases=(*report.cases, long_id), results=report.results + tuple(rows))
+    many = [dataclasses.replace(p, name=f"parser-{n}") for n in range(25) for p in report.parsers[:1]]
+    copies = [
+        dataclasses.replace(r, parser=f"parser-{n}")
+        for n in range(25)
+        for r in report.results
+        if r.parser == report.parsers[0].name
+    ]
+    report = dataclasses.replace(report, parsers=tuple(many), results=tuple(copies))
+    text = render_terminal(report, color=False, width=120)
+    for line in text.split("\n\n")[1].splitlines()[2:]:
+        if line.startswith("  "):
+            assert re.match(r"^  \S+ +\S", line), line  # the id (cut or not) and the first cell apart
+    cells = matrix_cells(text, report)
+    for (case, parser, form), code in cells.items():
+        source = "ascii-long" if case.startswith("a-case-id") else case
+        assert code == expected_cell(report, source, parser, form), (case, parser, form)

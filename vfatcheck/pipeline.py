@@ -27,8 +27,9 @@ from vfatcheck.builder import BuiltImage, build_image
 from vfatcheck.cases import Case, case_dir
 from vfatcheck.compare import compare, expected_paths
 from vfatcheck.errors import UserInputError
+from vfatcheck.findings import group
 from vfatcheck.model import FORMS, Item, Manifest, Reading
-from vfatcheck.verdicts import CaseInfo, ImageWarning, ParserInfo, RunReport, Verdict
+from vfatcheck.verdicts import CaseInfo, EntryFacts, ImageWarning, ParserInfo, RunReport, Verdict
 
 ProgressFn = Callable[[int, int, str], None]
 # The case of an entry a parser shows outside every case directory of a shared image, e.g. the
@@ -202,7 +203,27 @@ def _verdicts(built: BuiltJob, parser: str, reading: Reading, image: str) -> lis
         scaffolding = {case_dir(c) for c in job.cases}
         rows = [r for r in rows if r.path not in scaffolding]
     failed = reading.status != "ok"
-    return [replace(r, command=_command(backend, image, r, failed)) for r in rows]
+    return [replace(r, command=_command(backend, image, r, failed), image=job.key) for r in rows]
+
+
+def entry_facts(built: BuiltJob) -> list[EntryFacts]:
+    """What the findings' traits need of each written entry (vfatcheck.findings.traits)."""
+    scaffolding = 0 if built.job.isolated else 1  # the case's own directory of a shared image
+    return [
+        EntryFacts(
+            image=built.job.key,
+            path=e.path,
+            kind=e.kind,
+            long_name=e.long_name if e.lfn_slots else "",
+            short_hex=e.short_hex,
+            nt_byte=e.nt_byte,
+            lfn_slots=e.lfn_slots,
+            depth=max(0, e.path.count("/") - scaffolding),
+            defect=e.defect or "",
+            shown_as=e.shown_as,
+        )
+        for e in built.manifest.entries
+    ]
 
 
 def _command(backend: Backend, image: str, row: Verdict, failed: bool) -> str:
@@ -250,7 +271,8 @@ def parser_infos(parsers: Sequence[str], seconds: dict[str, float]) -> tuple[Par
         backend = get(name)
         ok = backend.available()
         version = backend.version() if ok.ok else ""
-        infos.append(ParserInfo(name, version, ok.ok, ok.hint, round(seconds.get(name, 0.0), 3)))
+        codepage = backend.capabilities.codepage or ""
+        infos.append(ParserInfo(name, version, ok.ok, ok.hint, round(seconds.get(name, 0.0), 3), codepage))
     return tuple(infos)
 
 
@@ -361,7 +383,7 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
         meta["producer"] = f"{config.producer} ({producers.get(config.producer).version()})"
     if config.keep is None:
         meta["commands"] = "the commands name each image by its file name: rerun with --keep DIR to keep them"
-    return RunReport(
+    report = RunReport(
         vfatcheck_version=__version__,
         seed=config.seed,
         forms=config.forms,
@@ -371,7 +393,9 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
         results=tuple(results),
         meta=meta,
         warnings=tuple(warnings),
+        entries=tuple(facts for built in built_jobs for facts in entry_facts(built)),
     )
+    return replace(report, findings=group(report))
 
 
 def baseline_differences(baseline: RunReport, current: RunReport) -> list[str]:

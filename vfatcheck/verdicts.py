@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-SCHEMA_VERSION = 2
-READABLE_SCHEMA_VERSIONS = (1, 2)  # a version-1 report (0.1) still loads, e.g. as a --baseline
+if TYPE_CHECKING:
+    from vfatcheck.findings.model import Finding
+
+SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)  # version-1 and -2 reports (0.1, 0.2) still load, e.g. as a --baseline
 
 # Worst first. A cell of the matrix shows the worst verdict among its rows.
 VERDICTS = (
@@ -55,6 +58,7 @@ class Verdict:
     # What a maintainer runs to see the same thing with the parser alone (Backend.reproducer); empty
     # for ok rows and for failed readings whose detail already names the command.
     command: str = ""
+    image: str = ""  # the image's key, e.g. "fat16-nodual" (its file is <key>.img); "" before schema 3
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,24 @@ class ParserInfo:
     available: bool
     hint: str = ""
     seconds: float = 0.0  # total time spent reading images
+    codepage: str = ""  # the one code page the parser's names are limited to (Capabilities.codepage)
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What the manifest says about one written entry, for the traits that explain findings
+    (vfatcheck.findings.traits): one per entry of each image, keyed by (image, path)."""
+
+    image: str
+    path: str  # as in the rows: the manifest path
+    kind: str  # file | dir
+    long_name: str  # spelled as vfatcheck.spelling says; "" when the entry has no long name
+    short_hex: str  # the 11 raw short-name bytes
+    nt_byte: int
+    lfn_slots: int
+    depth: int  # directories between the entry and its case's root (0: directly in it)
+    defect: str = ""
+    shown_as: str = "long"  # what a reader following the specification shows: long | short | absent
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,8 @@ class RunReport:
     schema_version: int = SCHEMA_VERSION
     meta: dict[str, str] = field(default_factory=dict)
     warnings: tuple[ImageWarning, ...] = ()
+    entries: tuple[EntryFacts, ...] = ()
+    findings: tuple[Finding, ...] = ()  # vfatcheck.findings.group(report), worst first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,6 +134,8 @@ class RunReport:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunReport:
+        from vfatcheck.findings.model import Finding  # a leaf module too; imported late against a cycle
+
         return cls(
             vfatcheck_version=raw["vfatcheck_version"],
             seed=raw["seed"],
@@ -121,4 +147,6 @@ class RunReport:
             schema_version=raw.get("schema_version", SCHEMA_VERSION),
             meta=raw.get("meta", {}),
             warnings=tuple(ImageWarning(**w) for w in raw.get("warnings", ())),
+            entries=tuple(EntryFacts(**e) for e in raw.get("entries", ())),
+            findings=tuple(Finding.from_dict(f) for f in raw.get("findings", ())),
         )

@@ -15,6 +15,7 @@ from vfatcheck.backends import REGISTRY, parser_name
 from vfatcheck.backends.base import DEFAULT_TIMEOUT
 from vfatcheck.commands.inputs import bounded_int, output_file, timeout_seconds
 from vfatcheck.errors import UserInputError
+from vfatcheck.findings.compare import finding_differences
 from vfatcheck.model import FAT_TYPES
 from vfatcheck.namesfile import read_names
 from vfatcheck.reports import Progress, load_report, render_html, render_json, render_junit, render_terminal
@@ -29,9 +30,12 @@ shows with what was written, and reports every interoperability problem: a name 
 case-folded, a file that cannot be opened by its name, content that differs, a short name shown as
 garbage, an fsck that would rename or delete, a parser that crashes or hangs.
 
-The terminal report is a matrix (rows: cases; columns: parser x form; each cell the worst verdict)
-followed by every problem with its evidence, worst first. --json, --junit and --html write the same
-results as files; docs/verdicts.md defines each verdict.
+The terminal report is a matrix (a row per parser, parsers of identical outcome on one row; a column
+per case, each cell the worst verdict) followed by the findings, one line each, worst first: the
+problems grouped by root cause (parser, verdict, and the trait of the entries that explains them,
+with its counts). --verbose prints the whole matrix (rows: cases; columns: parser x form) and every
+problem with its evidence. --json, --junit and --html write the same results as files;
+docs/verdicts.md defines each verdict, docs/reports.md the findings.
 
 Exit codes: 0 the run completed (problems found are results, not failures); 1 with --baseline, a
 verdict differs from the baseline report; 2 bad usage or input; 3 internal error.
@@ -118,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         type=Path,
         metavar="F",
-        help="a saved JSON report (.json or .json.gz): exit 1 if a verdict differs",
+        help="a saved JSON report (.json or .json.gz): exit 1 if a verdict or a finding differs",
     )
     out.add_argument(
         "--keep",
@@ -128,6 +132,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "and refused if it holds another run's images",
     )
     out.add_argument("--timings", action="store_true", help="print the time spent in each parser")
+    out.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the whole matrix (a row per case) and every problem with its evidence, not the short "
+        "report (a row per parser and the findings, one line each)",
+    )
     out.add_argument("--no-color", action="store_true", help="no ANSI colours (also when NO_COLOR is set)")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -196,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((120, 40)).columns
-    print(render_terminal(report, color=color, width=width, timings=args.timings))
+    print(render_terminal(report, color=color, width=width, timings=args.timings, verbose=args.verbose))
     for path, render in ((args.json, render_json), (args.junit, render_junit), (args.html, render_html)):
         if path is not None:
             write_report(path, render(report))
@@ -206,4 +216,9 @@ def run(args: argparse.Namespace) -> int:
     for line in differences:
         print(f"baseline differs: {line}")
     print(f"{len(differences)} verdict(s) differ from {args.baseline}")
-    return 1 if differences else 0
+    changed = finding_differences(baseline, report)
+    for line in changed:
+        print(f"baseline differs: {line}")
+    if baseline.schema_version >= 3:
+        print(f"{len(changed)} finding(s) differ from {args.baseline}")
+    return 1 if differences or changed else 0

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from vfatcheck.reports.html_assets import SCRIPT, css
+from vfatcheck.reports.html_findings import finding_data, findings_html, parser_sections
 from vfatcheck.reports.matrix import (
     READ,
     Grid,
@@ -40,10 +41,12 @@ def render_html(report: RunReport, vocabulary: Vocabulary = READ) -> str:
     body = [
         _header(report, grid),
         _summary(report, vocabulary),
+        findings_html(report.findings),
         _filters(grid),
         _grid(grid, evidence),
         _legend(vocabulary),
         _parsers(report, grid),
+        parser_sections(report.findings, {p.name: p.version for p in report.parsers}),
         _image_warnings(report),
         _evidence_panel(),
     ]
@@ -56,6 +59,8 @@ def render_html(report: RunReport, vocabulary: Vocabulary = READ) -> str:
         f"<style>{css(vocabulary)}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + f'\n<script type="application/json" id="vfc-data">{_script_json(evidence)}</script>\n'
+        + '<script type="application/json" id="vfc-findings">'
+        + f"{_script_json(finding_data(grid, report.findings))}</script>\n"
         + f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
 
@@ -238,11 +243,11 @@ def _availability(parser: ParserInfo) -> str:
     )
 
 
+CELL_COLUMNS = ("FAT", "verdict", "path", "expected", "seen", "short name", "detail", "command")
+
+
 def _evidence_panel() -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("FAT", "verdict", "path", "expected", "seen", "short name", "detail", "command")
-    )
+    head = "".join(f"<th>{h}</th>" for h in CELL_COLUMNS)
     return (
         '<aside id="evidence" hidden>\n'
         '<button type="button" class="close" title="close (Esc)">&times;</button>\n'

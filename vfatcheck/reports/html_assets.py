@@ -44,6 +44,12 @@ fieldset label { margin-right: 10px; white-space: nowrap; }
 #evidence td[class^="v-"] { white-space: nowrap; word-break: normal; font-family: system-ui, sans-serif; }
 .hint { color: #8a4b00; }
 .v-none { background: #fff; outline: 1px dashed #bbb; outline-offset: -3px; }
+tr.finding { cursor: pointer; }
+tr.finding.open td { background: #e3f2fd; }
+tr.finding td[class^="v-"] { white-space: nowrap; }
+#grid.marking td.cell:not(.hit) { opacity: 0.3; }
+#grid td.cell.hit { outline: 3px solid #000; outline-offset: -2px; }
+section.parser h3 small { font-weight: normal; color: #666; }
 """
 
 
@@ -60,6 +66,9 @@ SCRIPT = """
 "use strict";
 (function () {
   const data = JSON.parse(document.getElementById("vfc-data").textContent);
+  const found = JSON.parse(document.getElementById("vfc-findings").textContent);
+  const CELL_HEAD = ["FAT", "verdict", "path", "expected", "seen", "short name", "detail", "command"];
+  const FINDING_HEAD = ["FAT", "verdict", "path", "case", "form", "image"];
   const boxes = Array.from(document.querySelectorAll("input[data-kind]"));
   const onlyProblems = document.getElementById("only-problems");
   const panel = document.getElementById("evidence");
@@ -109,6 +118,8 @@ SCRIPT = """
     if (onlyProblems.checked) parts.push("problems=1");
     const open = grid.querySelector("td.cell.open");
     if (open && !panel.hidden) parts.push("cell=" + open.dataset.cell);
+    const chosenFinding = document.querySelector("tr.finding.open");
+    if (chosenFinding && !panel.hidden) parts.push("finding=" + chosenFinding.dataset.finding);
     try {
       const url = parts.length ? "#" + parts.join("&") : location.pathname + location.search;
       history.replaceState(null, "", url);
@@ -124,19 +135,27 @@ SCRIPT = """
       }
     }
     if (params.has("problems")) onlyProblems.checked = params.get("problems") === "1";
-    return params.get("cell");
+    return [params.get("cell"), params.get("finding")];
   }
 
-  function openCell(id) {
-    const cell = data[id];
-    if (!cell) return;
-    panel.querySelector("h2").textContent = cell.title;
-    const hint = panel.querySelector(".hint");
-    hint.textContent = cell.hint;
-    hint.hidden = !cell.hint;
+  function unmark() {
+    grid.classList.remove("marking");
+    grid.querySelectorAll("td.cell.hit").forEach((td) => td.classList.remove("hit"));
+    document.querySelectorAll("tr.finding.open").forEach((tr) => tr.classList.remove("open"));
+  }
+
+  function fill(title, head, rows) {
+    panel.querySelector("h2").textContent = title;
+    const top = panel.querySelector("thead tr");
+    top.replaceChildren();
+    for (const name of head) {
+      const th = document.createElement("th");
+      th.textContent = name;
+      top.appendChild(th);
+    }
     const body = panel.querySelector("tbody");
     body.replaceChildren();
-    for (const row of cell.rows) {
+    for (const row of rows) {
       const tr = document.createElement("tr");
       row.forEach((value, i) => {
         const td = document.createElement("td");
@@ -146,7 +165,35 @@ SCRIPT = """
       });
       body.appendChild(tr);
     }
-    panel.querySelector("table").hidden = cell.rows.length === 0;
+    panel.querySelector("table").hidden = rows.length === 0;
+  }
+
+  function openFinding(id) {
+    const finding = found[id];
+    if (!finding) return;
+    unmark();
+    grid.querySelectorAll("td.cell.open").forEach((td) => td.classList.remove("open"));
+    const rows = document.querySelectorAll('tr.finding[data-finding="' + id + '"]');
+    rows.forEach((tr) => tr.classList.add("open"));
+    grid.classList.add("marking");
+    for (const cellId of finding.cells) {
+      const td = grid.querySelector('td[data-cell="' + cellId + '"]');
+      if (td) td.classList.add("hit");
+    }
+    fill(finding.title, FINDING_HEAD, finding.rows);
+    panel.querySelector(".hint").hidden = true;
+    panel.hidden = false;
+    writeHash();
+  }
+
+  function openCell(id) {
+    const cell = data[id];
+    if (!cell) return;
+    unmark();
+    fill(cell.title, CELL_HEAD, cell.rows);
+    const hint = panel.querySelector(".hint");
+    hint.textContent = cell.hint;
+    hint.hidden = !cell.hint;
     grid.querySelectorAll("td.cell.open").forEach((td) => td.classList.remove("open"));
     const td = grid.querySelector('td[data-cell="' + id + '"]');
     if (td) td.classList.add("open");
@@ -165,10 +212,20 @@ SCRIPT = """
       openCell(td.dataset.cell);
     }
   });
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") { panel.hidden = true; writeHash(); }
+  document.querySelectorAll("tr.finding").forEach((tr) => {
+    tr.addEventListener("click", () => openFinding(tr.dataset.finding));
+    tr.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        openFinding(tr.dataset.finding);
+      }
+    });
   });
-  panel.querySelector(".close").addEventListener("click", () => { panel.hidden = true; writeHash(); });
+  function close() { panel.hidden = true; unmark(); writeHash(); }
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") close();
+  });
+  panel.querySelector(".close").addEventListener("click", close);
   boxes.forEach((b) => b.addEventListener("change", apply));
   onlyProblems.addEventListener("change", apply);
   document.querySelectorAll("button[data-all]").forEach((button) => {
@@ -178,9 +235,10 @@ SCRIPT = """
       apply();
     });
   });
-  const cell = readHash();
+  const [cell, finding] = readHash();
   apply();
   if (cell) openCell(cell);
+  if (finding) openFinding(finding);
   document.documentElement.dataset.ready = "1";
 })();
 """

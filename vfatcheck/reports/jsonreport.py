@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from typing import Any, get_type_hints
+from collections.abc import Hashable
+from typing import Any, cast, get_type_hints
 
+from vfatcheck.findings.model import Finding, RowRef
 from vfatcheck.verdicts import (
     READABLE_SCHEMA_VERSIONS,
     VERDICTS,
     CaseInfo,
+    EntryFacts,
     ImageWarning,
     ParserInfo,
     RunReport,
@@ -41,7 +45,7 @@ def render_json(report: RunReport) -> str:
 
 def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
     """Parse a JSON report; ValueError saying where and why when it is not a report this version reads
-    (schema 2, and the version-1 reports of vfatcheck 0.1).
+    (schema 3, and the version-1 and -2 reports of earlier vfatcheck releases, which have no findings).
 
     `verdicts` are the ones its rows may carry: the read verdicts, or the write matrix's."""
     try:
@@ -54,15 +58,30 @@ def load_report(text: str, verdicts: tuple[str, ...] = VERDICTS) -> RunReport:
         raise ValueError("no schema_version: not a vfatcheck report")
     version = raw["schema_version"]
     if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
-        readable = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
+        *first, last = map(str, READABLE_SCHEMA_VERSIONS)
+        readable = f"{', '.join(first)} and {last}" if first else last
         raise ValueError(
             f"report schema_version {version!r} is not supported; this vfatcheck reads versions {readable}"
         )
     _check_top_level(raw)
-    records = (("parsers", ParserInfo), ("cases", CaseInfo), ("results", Verdict), ("warnings", ImageWarning))
+    records = (
+        ("parsers", ParserInfo),
+        ("cases", CaseInfo),
+        ("results", Verdict),
+        ("warnings", ImageWarning),
+        ("entries", EntryFacts),
+        ("findings", Finding),
+    )
     for name, cls in records:
         for n, item in enumerate(raw.get(name, ())):
             _check_record(f"{name}[{n}]", item, cls)
+    for n, finding in enumerate(raw.get("findings", ())):
+        for m, row in enumerate(finding.get("rows", ())):
+            _check_record(f"findings[{n}].rows[{m}]", row, RowRef)
+        if finding["verdict"] not in verdicts:
+            raise ValueError(
+                f"findings[{n}].verdict: {finding['verdict']!r} is not one of {', '.join(verdicts)}"
+            )
     for n, row in enumerate(raw["results"]):
         if row["verdict"] not in verdicts:
             raise ValueError(f"results[{n}].verdict: {row['verdict']!r} is not one of {', '.join(verdicts)}")
@@ -74,14 +93,15 @@ def _check_top_level(raw: dict[str, Any]) -> None:
         if key not in raw:
             raise ValueError(f"missing field {key!r}")
         _check_type(key, raw[key], kind)
-    unknown = set(raw) - set(_TOP_LEVEL) - {"meta", "warnings"}
+    unknown = set(raw) - set(_TOP_LEVEL) - {"meta", "warnings", "entries", "findings"}
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
     for n, form in enumerate(raw["forms"]):
         _check_type(f"forms[{n}]", form, str)
     for n, fat in enumerate(raw["fats"]):
         _check_type(f"fats[{n}]", fat, int)
-    _check_type("warnings", raw.get("warnings", []), list)
+    for name in ("warnings", "entries", "findings"):
+        _check_type(name, raw.get(name, []), list)
     meta = raw.get("meta", {})
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise ValueError("meta: must be an object of strings")
@@ -90,8 +110,12 @@ def _check_top_level(raw: dict[str, Any]) -> None:
 def _check_record(where: str, item: Any, cls: type[Any]) -> None:
     if not isinstance(item, dict):
         raise ValueError(f"{where}: must be an object, not {type(item).__name__}")
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints, fields = _shape(cast(Hashable, cls))
+    if cls is Finding:
+        _check_type(f"{where}.rows", item.get("rows", []), list)
+        hints = {k: v for k, v in hints.items() if k != "rows"}
+        fields = {k: v for k, v in fields.items() if k != "rows"}
+        item = {k: v for k, v in item.items() if k != "rows"}
     unknown = set(item) - set(fields)
     if unknown:
         raise ValueError(f"{where}: unknown fields: {', '.join(sorted(unknown))}")
@@ -101,6 +125,11 @@ def _check_record(where: str, item: Any, cls: type[Any]) -> None:
                 raise ValueError(f"{where}: missing field {name!r}")
             continue
         _check_type(f"{where}.{name}", item[name], hints[name])
+
+
+@functools.cache
+def _shape(cls: Any) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    return get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
 
 
 def _check_type(where: str, value: Any, kind: Any) -> None:

@@ -1,5 +1,6 @@
-"""The JUnit XML report, for CI dashboards: one testsuite per parser, one testcase per
-case x form x FAT type x parser.
+"""The JUnit XML report, for CI dashboards: one testsuite per parser; in it one testcase per finding
+(parser, verdict, trait) when the report has findings, so that a CI page lists causes, not thousands
+of rows; otherwise (a write matrix, a report before schema 3) one testcase per case x form x FAT type.
 
 Mapping (docs/reports.md): ok and cosmetic pass (cosmetic evidence goes to system-out, because the
 nodual form makes every short name look like garbage and a CI gate on that would always be red);
@@ -13,8 +14,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from vfatcheck.findings import UNEXPLAINED, Finding
 from vfatcheck.reports.matrix import READ, Grid, Vocabulary, build_grid, clean, spaced_hex
 from vfatcheck.verdicts import ParserInfo, RunReport, Verdict
+
+MAX_ROWS_LISTED = 50  # of a finding's rows in its testcase's text
 
 ERRORS = READ.errors
 # Characters XML 1.0 cannot carry even escaped; clean() already turned controls into text.
@@ -30,7 +34,10 @@ def render_junit(report: RunReport, vocabulary: Vocabulary = READ) -> str:
     root = ET.Element("testsuites", name="vfatcheck")
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     for parser in grid.parsers:
-        suite = _suite(grid, parser)
+        if report.findings:
+            suite = _finding_suite(grid, parser, [f for f in report.findings if f.parser == parser.name])
+        else:
+            suite = _suite(grid, parser)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
         root.append(suite)
@@ -63,6 +70,55 @@ def _suite(grid: Grid, parser: ParserInfo) -> ET.Element:
         suite.set(key, str(value))
     suite.set("time", f"{parser.seconds:.3f}")
     return suite
+
+
+def _finding_suite(grid: Grid, parser: ParserInfo, findings: list[Finding]) -> ET.Element:
+    """One testcase per finding of the parser; a parser without any passes one testcase, `no findings`."""
+    suite = ET.Element("testsuite", name=text(parser.name))
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="version", value=text(parser.version))
+    ET.SubElement(props, "property", name="available", value=str(parser.available).lower())
+    counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    if not parser.available:
+        testcase = ET.SubElement(suite, "testcase", classname=text(parser.name), name="findings")
+        hint = parser.hint or "parser not installed"
+        ET.SubElement(testcase, "skipped", message=text(f"{parser.name} unavailable: {hint}"))
+        counts["tests"], counts["skipped"] = 1, 1
+    elif not findings:
+        ET.SubElement(suite, "testcase", classname=text(parser.name), name="no findings")
+        counts["tests"] = 1
+    for f in findings:
+        testcase = ET.SubElement(
+            suite, "testcase", classname=text(f"{parser.name}.{f.verdict}"), name=text(f.id)
+        )
+        tag, outcome = ("error", "errors") if f.verdict in grid.vocabulary.errors else ("failure", "failures")
+        element = ET.SubElement(testcase, tag, message=text(f.description[:500]), type=f.verdict)
+        element.text = finding_evidence(f)
+        counts["tests"] += 1
+        counts[outcome] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{parser.seconds:.3f}")
+    return suite
+
+
+def finding_evidence(f: Finding) -> str:
+    t = text
+    lines = [
+        t(f.description),
+        f"  parser   {t(f.parser)} {t(f.parser_version)}",
+        f"  trait    {t(f.trait)}" + (" (no trait explains these rows)" if f.trait == UNEXPLAINED else ""),
+        f"  upstream {t(f.known_upstream) if f.known_upstream else 'not reported upstream'}",
+    ]
+    if f.reproducer:
+        lines.append(f"  repro    {t(f.reproducer)}")
+    lines += [
+        f"  row      {t(r.image)}.img FAT{r.fat} {t(r.form)} {t(r.case)} {t(r.path)!r}"
+        for r in f.rows[:MAX_ROWS_LISTED]
+    ]
+    if len(f.rows) > MAX_ROWS_LISTED:
+        lines.append(f"  ... and {len(f.rows) - MAX_ROWS_LISTED} more rows (see the JSON report)")
+    return "\n".join(lines)
 
 
 def _testcase(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 from collections import defaultdict
 
+from vfatcheck.findings import Finding
 from vfatcheck.reports.matrix import (
     READ,
     Grid,
@@ -21,6 +22,7 @@ from vfatcheck.reports.matrix import (
     spaced_hex,
     verdict_counts,
 )
+from vfatcheck.reports.overview import TARGET_LINES, finding_line, findings_section, overview_matrix
 from vfatcheck.verdicts import RunReport
 
 DETAIL_CHARS = 400
@@ -48,9 +50,14 @@ def render_terminal(
     timings: bool = False,
     max_problems: int | None = None,
     vocabulary: Vocabulary = READ,
+    verbose: bool = True,
 ) -> str:
+    """The whole report (`verbose`: every case of the matrix, every problem with its evidence, every
+    finding), or the short one: parsers as rows, the findings one line each (`vfatcheck run`'s default)."""
     paint = _Painter(color, vocabulary)
     grid = build_grid(report, vocabulary)
+    if not verbose:
+        return _short(report, grid, paint, width, timings, vocabulary)
     parts = [
         _header(report, grid),
         _matrix(grid, paint, width),
@@ -59,10 +66,61 @@ def render_terminal(
         _problem_list(report, paint, width, max_problems, vocabulary),
         _cosmetic_summary(report, paint, vocabulary),
         _image_warnings(report, width),
+        _all_findings(report.findings, paint, width, vocabulary),
     ]
     if timings:
         parts.append(_timings(grid))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _short(
+    report: RunReport, grid: Grid, paint: _Painter, width: int, timings: bool, vocabulary: Vocabulary
+) -> str:
+    head, counts = _header(report, grid).split("\n", 1)
+    parts = [
+        head + "\n" + textwrap.fill(counts, max(40, width), subsequent_indent="  "),
+        overview_matrix(grid, paint, width),
+        _legend(report, paint, width, vocabulary).rsplit("\n", 1)[0],  # no form columns: no abbreviations
+        _unavailable_names(grid),
+    ]
+    tail = [_mild_counts(report, vocabulary)]
+    if timings:
+        tail.append(_timings(grid))
+    used = sum(p.count("\n") + 2 for p in parts + tail if p)
+    room = TARGET_LINES - used - 3
+    parts.append(findings_section(report.findings, paint, dict(vocabulary.codes), width, room))
+    if not report.findings and report.results:
+        found = problems(report, vocabulary.failing, vocabulary)
+        parts.append(f"{len(found)} problems, no findings in this report (--verbose lists the problems)")
+    return "\n\n".join(p for p in parts + tail if p) + "\n"
+
+
+def _unavailable_names(grid: Grid) -> str:
+    missing = [clean(p.name) for p in grid.parsers if not p.available]
+    if not missing:
+        return ""
+    return f"Not installed here ('-', not problems; --verbose gives the install hints): {', '.join(missing)}"
+
+
+def _mild_counts(report: RunReport, vocabulary: Vocabulary) -> str:
+    cosmetic = len(problems(report, vocabulary.mild, vocabulary))
+    said = len(report.warnings)
+    if not (cosmetic or said):
+        return ""
+    return (
+        f"Also: {cosmetic} cosmetic differences, {said} image-level messages from the parsers "
+        "(--verbose lists them)"
+    )
+
+
+def _all_findings(findings: tuple[Finding, ...], paint: _Painter, width: int, vocabulary: Vocabulary) -> str:
+    if not findings:
+        return ""
+    lines = [paint.bold(f'Findings: {len(findings)}, worst first (docs/reports.md "Findings")')]
+    for f in findings:
+        lines.append(finding_line(f, paint, vocabulary.codes.get(f.verdict, "?"), max(width, 200)))
+        lines.append(f"      {clean(f.id)}  ({clean(f.parser)} {clean(f.parser_version)})")
+    return "\n".join(lines)
 
 
 def _header(report: RunReport, grid: Grid) -> str:
@@ -86,7 +144,9 @@ def _layout(grid: Grid, width: int) -> tuple[int, int]:
     nparsers = max(1, len(grid.parsers))
     min_group = max(1, len(grid.forms)) * _cell_width(grid)
     longest_case = max((display_width(clean(c.id)) for c in grid.cases), default=4)
-    label = max(12, min(36, longest_case + 3, width - nparsers * min_group))
+    # never narrower than the ids for want of width: many parsers overflow the terminal anyway, and a
+    # cut id (its ellipsis touching the first cell) reads as another case
+    label = max(12, min(36, longest_case + 3))
     longest_parser = max((display_width(clean(p.name)) for p in grid.parsers), default=4)
     group = max(min_group, min(longest_parser + 1, (width - label) // nparsers))
     return label, group
@@ -108,7 +168,7 @@ def _matrix(grid: Grid, paint: _Painter, width: int) -> str:
             group_name = case.group
             lines.append(paint.bold(f"[{clean(group_name) or 'ungrouped'}]"))
         cells = [_cells(grid, case.id, p.name, paint, group, cell) for p in grid.parsers]
-        lines.append((fit("  " + clean(case.id), label) + "".join(cells)).rstrip())
+        lines.append((fit("  " + clean(case.id), label - 1) + " " + "".join(cells)).rstrip())
     return "\n".join(line.rstrip() for line in lines)
 
 
