@@ -23,6 +23,7 @@ from tests.disks import (
 from tests.harness import live, needs_realworld
 from tests.imagetools import REALWORLD, realworld
 from vfatcheck import cli
+from vfatcheck.backends import get
 from vfatcheck.builder import build_image
 from vfatcheck.model import Item
 
@@ -199,3 +200,17 @@ def test_dosfstools_efs_duplicates_are_an_anomaly_and_a_windows_0x20(tmp_path: P
     assert volume["forms"]["nt_bits"]["efs_with_0x20"] == 2 and volume["forms"]["nt_bits"]["nodual_flag"] == 0
     (pair,) = volume["forms"]["directories"][0]["pairs"]
     assert pair["dummies"] is False
+
+
+@live(get("fatfs-83").available().ok, reason="needs the fatfs-83 build (make setup)")
+def test_disagreements_are_grouped_into_findings_as_in_run(tmp_path: Path) -> None:
+    """FatFs R0.16 built without LFN cannot open a July 2009 file by its dummy 8.3 name (FR_INVALID_NAME,
+    observed): the scan's rows give the finding `run` would give, by the NT byte's 0x20."""
+    names = ["Long File Name.txt", "Another long name.txt", "PLAIN.TXT"]
+    image = write(tmp_path, "nd.img", fat_volume(16, "nodual", names))
+    doc = scan_json(tmp_path, image, "--parsers", "reference,fatfs-83")
+    (volume,) = doc["volumes"]
+    unreachable = [f for f in volume["findings"] if f["verdict"] == "unreachable"]
+    assert unreachable and unreachable[0]["parser"] == "fatfs-83"
+    assert {r["path"] for r in unreachable[0]["rows"]} == {"Long File Name.txt", "Another long name.txt"}
+    assert unreachable[0]["rows"][0]["image"] == "partition-0"

@@ -22,14 +22,14 @@ QUIET = frozenset({"ok", "unavailable"})
 
 
 @dataclass(frozen=True)
-class EntryFacts:
+class ReaderEntry:
     """What the manifest needs of one reference-reader entry (with its content's digest)."""
 
     entry: Entry
     sha256: str | None
 
 
-def manifest_of(facts: Sequence[EntryFacts], fat: int) -> Manifest:
+def manifest_of(facts: Sequence[ReaderEntry], fat: int) -> Manifest:
     """The reference reader's view as a manifest: every entry shown as the reader shows it (its long
     name when one is attached, else its short name). A second entry with the same path (a duplicate
     name) gets a key of its own; the rows name it by that key."""

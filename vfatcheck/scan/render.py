@@ -97,7 +97,7 @@ def volume_lines(v: VolumeScan) -> Iterator[str]:
     if v.findings:
         yield f"{len(v.findings)} finding(s):"
         for f in v.findings[:LISTED]:
-            yield f"  {clean(str(f.get('description', f.get('id', ''))))}"
+            yield f"  {f.get('parser')} {f.get('parser_version')}: {clean(str(f.get('description')))}"
     if v.repro:
         yield f"reproducer folder: {clean(v.repro)}"
 
@@ -138,9 +138,15 @@ def _volume_html(v: VolumeScan) -> str:
         for x in d.views
     ]
     parts.append(_table(("path", "reference", "parser", "verdict", "seen", "detail", "command"), rows))
+    parts.append(f"<h3>Findings ({len(v.findings)})</h3>")
+    found = [
+        (f.get("parser"), f.get("verdict"), f.get("description"), f.get("known_upstream") or "")
+        for f in v.findings
+    ]
+    parts.append(_table(("parser", "verdict", "finding", "known upstream"), found))
     parts.append(f"<h3>Anomalies ({len(v.anomalies)})</h3>")
-    found = [(a.code, _where(a.path), _where(directory_of(a)), a.offset, a.detail) for a in v.anomalies]
-    parts.append(_table(("code", "path", "directory", "offset", "detail"), found))
+    noted = [(a.code, _where(a.path), _where(directory_of(a)), a.offset, a.detail) for a in v.anomalies]
+    parts.append(_table(("code", "path", "directory", "offset", "detail"), noted))
     parts.append("<h3>Forms</h3>")
     parts.append(_table(("form", "entries"), [(FORM_WORDS.get(f, f), n) for f, n in v.forms.forms.items()]))
     parts.append(_table(("NT byte", "entries"), list(v.forms.nt.to_dict().items())))

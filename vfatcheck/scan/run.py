@@ -29,10 +29,10 @@ from vfatcheck.errors import BadImageError, UserInputError
 from vfatcheck.model import Manifest, Reading
 from vfatcheck.reader import Anomaly, ReadTimeout, scan_file
 from vfatcheck.reader.anomalies import lost_clusters
-from vfatcheck.scan import disagree, fsck, partitions
+from vfatcheck.scan import disagree, fsck, grouping, partitions
 from vfatcheck.scan.forms import FormStats, statistics
 from vfatcheck.scan.report import FsckResult, ParserRun, ScanReport, VolumeScan
-from vfatcheck.verdicts import Verdict
+from vfatcheck.verdicts import ParserInfo, Verdict
 
 CHUNK = 1 << 20
 FSCK = "fsck.fat"
@@ -138,7 +138,7 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
             lost = lost_clusters(volume)
             found += [lost] if lost is not None else []
             entries = list(volume.entries)
-            facts = [disagree.EntryFacts(e, volume.digest(e)) for e in entries]
+            facts = [disagree.ReaderEntry(e, volume.digest(e)) for e in entries]
             stats = statistics(entries)
             manifest = disagree.manifest_of(facts, volume.fat_type)
             expected = expected_paths(manifest)
@@ -156,6 +156,9 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
         rows = _rows(manifest, [reference, *readings], volume.fat_type)
         commands = _commands(rows, f"partition-{part.number}.img")
         found_disagreements = disagree.disagreements(manifest, rows, commands)
+        infos = [_info(r) for r in [reference, *readings]]
+        key = f"partition-{part.number}"
+        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos)]
         repro = ""
         if config.repro is not None and found_disagreements:
             repro = str(_write_repro(config.repro, copy, part, found_disagreements))
@@ -169,6 +172,7 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
             found_disagreements,
             _fsck(fsck_reading, {e.path: e.kind for e in entries}),
             repro=repro,
+            findings=found_findings,
         )
 
 
@@ -199,6 +203,13 @@ def _commands(rows: Sequence[Verdict], image: str) -> dict[tuple[str, str], str]
         except Exception as exc:  # a back-end's reproducer bug must not lose the scan
             out[row.parser, row.path] = f"(no command: {type(exc).__name__}: {exc})"
     return out
+
+
+def _info(reading: Reading) -> ParserInfo:
+    caps = get(reading.parser).capabilities
+    return ParserInfo(
+        reading.parser, reading.version, reading.status != "unavailable", codepage=caps.codepage or ""
+    )
 
 
 def _parser_run(reading: Reading) -> ParserRun:
