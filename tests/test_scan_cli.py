@@ -214,3 +214,25 @@ def test_disagreements_are_grouped_into_findings_as_in_run(tmp_path: Path) -> No
     assert unreachable and unreachable[0]["parser"] == "fatfs-83"
     assert {r["path"] for r in unreachable[0]["rows"]} == {"Long File Name.txt", "Another long name.txt"}
     assert unreachable[0]["rows"][0]["image"] == "partition-0"
+
+
+def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
+    """docs/scan-schema.json, validated with jsonschema (4.26.0 when written), on a disk with every
+    section filled: skipped partitions, notes, anomalies, dummies, a pair, fsck's result."""
+    import jsonschema
+
+    items = [
+        Item("First long name.txt"),
+        Item("Second long name.txt", defect="dup-dummy"),
+        Item("d/Long dir", "dir"),
+    ]
+    volume = build_image(items, fat=12, form="nodual").data
+    disk = mbr_disk([(FAT12_TYPE, volume), (NTFS_TYPE, ntfs_volume())], extra=[(0x0C, 1 << 28, 10)])
+    doc = scan_json(tmp_path, write(tmp_path, "disk.img", disk), "--parsers", QUICK)
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "scan-schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    broken = {**doc, "volumes": [{k: v for k, v in doc["volumes"][0].items() if k != "anomalies"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(broken)
+    assert doc["volumes"][0]["forms"]["directories"][0]["pairs"][0]["dummies"] is True

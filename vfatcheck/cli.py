@@ -31,6 +31,7 @@ examples:
   vfatcheck ls demo.img
   vfatcheck parsers
   vfatcheck read demo.img --parser mtools --parser 7zip
+  vfatcheck scan sdcard.img --html scan.html   # partitions, disagreements, anomalies, risks
 
 exit codes: 0 done, 1 gate failed, 2 bad usage or input, 3 internal error,
             143 / 130 ended by SIGTERM / SIGINT (back-ends ended, temporary files removed)
