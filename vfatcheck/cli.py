@@ -22,7 +22,7 @@ from vfatcheck import __version__
 from vfatcheck.backends import proc
 from vfatcheck.errors import BadImageError, UserInputError
 
-COMMANDS = ("run", "build", "ls", "parsers", "read", "fixtures", "writes", "repro", "fuzz")
+COMMANDS = ("run", "build", "ls", "parsers", "read", "scan", "fixtures", "writes", "repro", "fuzz")
 
 EPILOG = """\
 examples:
@@ -31,6 +31,7 @@ examples:
   vfatcheck ls demo.img
   vfatcheck parsers
   vfatcheck read demo.img --parser mtools --parser 7zip
+  vfatcheck scan sdcard.img --html scan.html   # partitions, disagreements, anomalies, risks
   vfatcheck repro mtools:unreachable:TRAIT --report build/report.json   # one finding's reproducer
   vfatcheck fuzz --seed 1 --budget 10m --shard 1/4 --parsers mtools,pyfatfs
 

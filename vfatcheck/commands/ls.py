@@ -63,7 +63,7 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
 
 
 def anomaly_dict(anomaly: Anomaly) -> dict[str, Any]:
-    return {"code": anomaly.code, "path": anomaly.path, "detail": anomaly.detail}
+    return {"code": anomaly.code, "path": anomaly.path, "offset": anomaly.offset, "detail": anomaly.detail}
 
 
 def json_lines(volume: Volume, ensure_ascii: bool = False) -> Iterator[str]:

@@ -13,6 +13,7 @@ import array
 import hashlib
 import mmap
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
@@ -175,8 +176,8 @@ class _Walker:
         self.label: str | None = None
         self.owner_paths: dict[int, str] = {}
 
-    def note(self, code: str, path: str | None, detail: str) -> None:
-        self.anomalies.add(Anomaly(code, path, detail))
+    def note(self, code: str, path: str | None, detail: str, offset: int | None = None) -> None:
+        self.anomalies.add(Anomaly(code, path, detail, offset))
 
     def owner_path(self, owner: int) -> str:
         """The path of a chain's owner, for cross-link details (many may name the same owner)."""
@@ -196,10 +197,10 @@ class _Walker:
             detail = f"{detail} {self.owner_path(chain.holder)!r}"
         return code, detail
 
-    def chain_problem(self, chain: Chain, path: str) -> None:
+    def chain_problem(self, chain: Chain, path: str, offset: int | None = None) -> None:
         if chain.problem is not None:
             code, detail = self.chain_detail(chain)
-            self.note(code, path, detail)
+            self.note(code, path, detail, offset)
 
     def root(self) -> None:
         geo = self.fat.geometry
@@ -235,10 +236,12 @@ class _Walker:
         depth: int,
     ) -> None:
         """Record a directory's entries, walking each one's chain (and each subdirectory) in turn."""
-        self.anomalies.extend(listing.anomalies)
+        bases, span = place
+        for a in listing.anomalies:  # offsets within the directory's bytes -> offsets in the image
+            at = a.offset
+            self.anomalies.add(a if at is None else replace(a, offset=bases[at // span] + at % span))
         self.anomalies.dropped += listing.dropped
         self.store.dir_paths[directory] = path
-        bases, span = place
         positions = listing.positions
         if len(bases) == 1:
             base = bases[0]
@@ -272,25 +275,27 @@ class _Walker:
             component = path_component(long_name)
             entry_path = f"{path}/{component}" if path else component
             for code, detail in problems:
-                self.note(code, entry_path, detail)
+                self.note(code, entry_path, detail, records[n] << 5)
             if attr & ATTR_DIRECTORY:
                 self.subdirectory(index, entry_path, hi << 16 | lo, ancestors, depth)
         if done < len(positions):
             self.store.extend(records[done:], directory, longs[done:], slots[done:], forms[done:])
 
     def subdirectory(self, index: int, path: str, start: int, ancestors: frozenset[int], depth: int) -> None:
+        offset = self.store.records[index] << 5  # the directory's own entry in its parent
         if start in ancestors or start == 0:
-            self.note("directory-loop", path, f"cluster {start} is this directory or one of its parents")
+            detail = f"cluster {start} is this directory or one of its parents"
+            self.note("directory-loop", path, detail, offset)
             return
         if 2 <= start < len(self.fat.owners) and self.fat.owners[start] != NO_OWNER:
             holder = self.owner_path(self.fat.owners[start])
-            self.note("cross-linked", path, f"cluster {start} also belongs to {holder!r}")
+            self.note("cross-linked", path, f"cluster {start} also belongs to {holder!r}", offset)
             return
         if depth >= MAX_DEPTH:
-            self.note("directory-too-deep", path, f"deeper than {MAX_DEPTH} levels; not read")
+            self.note("directory-too-deep", path, f"deeper than {MAX_DEPTH} levels; not read", offset)
             return
         raw, chain = self.fat.directory(start, index)
-        self.chain_problem(chain, path)
+        self.chain_problem(chain, path, offset)
         listing = self.parse(raw, index, path)
         chars = listing.chars + len(listing) * (len(path) + 1)
         if self.work.path_chars + chars > self.work.path_budget:
@@ -298,7 +303,7 @@ class _Walker:
                 f"its {len(listing)} entries would take the paths listed past "
                 f"{self.work.path_budget} characters (the image's size plus 1 MiB); not read"
             )
-            self.note("paths-too-long", path, detail)
+            self.note("paths-too-long", path, detail, offset)
             return
         self.work.path_chars += chars
         self.listing(listing, raw, index, path, self.fat.places(chain), ancestors | {start}, depth + 1)

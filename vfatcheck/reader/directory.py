@@ -108,6 +108,7 @@ class _Chain:
     expected: int  # ordinal the next slot must carry; 0 once ordinal 1 was seen
     units: dict[int, tuple[int, ...]] = field(default_factory=dict)
     broken: bool = False  # a defect was reported: the long name will be dropped
+    start: int = 0  # where its first slot lies in the directory's bytes
 
     def partial(self) -> str:
         units = [u for n in sorted(self.units) for u in self.units[n]]
@@ -135,17 +136,21 @@ class _Parser:
         self.dropped = 0
         self.label: str | None = None
         self.chain: _Chain | None = None
+        self.at = 0  # where the record being parsed lies in the directory's bytes
 
-    def note(self, code: str, detail: str, path: str | None = None) -> None:
+    def note(self, code: str, detail: str, path: str | None = None, at: int | None = None) -> None:
         if len(self.anomalies) >= MAX_ANOMALIES:  # the volume keeps no more than this in all
             self.dropped += 1
             return
-        self.anomalies.append(Anomaly(code, self.dir_path if path is None else path, detail))
+        where = self.at if at is None else at
+        self.anomalies.append(Anomaly(code, self.dir_path if path is None else path, detail, where))
 
     def orphan(self, why: str) -> None:
         """Drop the open chain; report it unless it was already reported as broken."""
         if self.chain is not None and not self.chain.broken:
-            self.note("orphan-lfn", f"long-name slots for {self.chain.partial()!r} {why}")
+            self.note(
+                "orphan-lfn", f"long-name slots for {self.chain.partial()!r} {why}", at=self.chain.start
+            )
         self.chain = None
 
     def breaks(self, code: str, detail: str) -> None:
@@ -156,6 +161,7 @@ class _Parser:
 
     def feed(self, index: int, rec: bytes) -> None:
         """One 32-byte record; `index` is its number in the directory."""
+        self.at = index * DIR_ENTRY_SIZE
         attr = rec[11]
         is_slot = attr & ATTR_LONG_NAME_MASK == ATTR_LONG_NAME
         if rec[0] == ENTRY_DELETED:
@@ -183,13 +189,14 @@ class _Parser:
             self.note("lfn-bad-attr", f"slot at entry {index} has attribute 0x{slot.LDIR_Attr:02x}")
         if slot.is_last:
             self.orphan("followed by a new long name")
-            self.chain = _Chain(slot.LDIR_Chksum, slot.ordinal, slot.ordinal - 1, {slot.ordinal: slot.units})
+            units = {slot.ordinal: slot.units}
+            self.chain = _Chain(slot.LDIR_Chksum, slot.ordinal, slot.ordinal - 1, units, start=self.at)
             if slot.ordinal == 0:
                 self.breaks("lfn-bad-ordinal", f"first slot at entry {index} has ordinal 0")
             elif slot.ordinal > MAX_LFN_SLOTS:
                 self.breaks("lfn-too-many-slots", f"first slot at entry {index} has ordinal {slot.ordinal}")
         elif self.chain is None:
-            self.chain = _Chain(slot.LDIR_Chksum, 0, 0, {slot.ordinal: slot.units}, broken=True)
+            self.chain = _Chain(slot.LDIR_Chksum, 0, 0, {slot.ordinal: slot.units}, True, self.at)
             self.note("orphan-lfn", f"slot {slot.ordinal} at entry {index} outside a long name")
             return
         else:
@@ -246,6 +253,7 @@ class _Parser:
         return f"{self.dir_path}/{component}" if self.dir_path else component
 
     def short(self, position: int, rec: bytes) -> None:
+        self.at = position
         raw, attr, nt = rec[:11], rec[11], rec[12]
         chain = self.chain
         long_name, slots, problems = (None, 0, ()) if chain is None else self.take_long_name(raw)
@@ -272,14 +280,17 @@ class _Parser:
             detail = f"short name bytes {raw.hex(' ')} are not a legal 8.3 name"
             self.note("bad-short-name", detail, self.path_of(name))
 
-    def finish(self, ended: bool, tail: bytes) -> Listing:
+    def finish(self, ended: bool, tail: bytes, end: int) -> Listing:
+        """`end`: where the end-of-directory mark (or the directory's storage) ends the records."""
         if ended:
             self.orphan("before the end-of-directory mark")
             if any(tail[::DIR_ENTRY_SIZE]):
-                self.note("entries-after-end", "records after the end-of-directory mark are ignored")
+                self.note("entries-after-end", "records after the end-of-directory mark are ignored", at=end)
         elif self.chain is not None and not self.chain.broken:
             self.note(
-                "lfn-unterminated-at-end", f"long-name slots for {self.chain.partial()!r} end the directory"
+                "lfn-unterminated-at-end",
+                f"long-name slots for {self.chain.partial()!r} end the directory",
+                at=self.chain.start,
             )
         self.duplicates()
         columns = (self.positions, self.long_names, self.slots, self.forms, self.chars)
@@ -306,10 +317,10 @@ class _Parser:
             if short:
                 raw = self.record_name(n)
                 detail = f"short name {raw.hex(' ')} also used by {where!r}"
-                self.note("duplicate-short-name", detail, self.path_of(name))
+                self.note("duplicate-short-name", detail, self.path_of(name), self.positions[n])
             else:
                 detail = f"name {name!r} also shown for {where!r}"
-                self.note("duplicate-name", detail, self.path_of(name))
+                self.note("duplicate-name", detail, self.path_of(name), self.positions[n])
 
     def record_name(self, n: int) -> bytes:
         position = self.positions[n]
@@ -332,7 +343,7 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
     # the common case, a legal 8.3 name without a long name or the 0x20 NT bit, is done here
     # without short()'s calls; the rest goes through feed() one record at a time
     if _plain_directory(parser, raw, stop):
-        return parser.finish(end != -1, raw[end + DIR_ENTRY_SIZE : usable] if end != -1 else b"")
+        return parser.finish(end != -1, raw[end + DIR_ENTRY_SIZE : usable] if end != -1 else b"", stop)
     positions, long_names, slots, forms = (
         parser.positions.append,
         parser.long_names.append,
@@ -367,7 +378,8 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
                     forms(unknown)
                     if len(parser.anomalies) < MAX_ANOMALIES:
                         detail = f"NT byte 0x{nt:02x} but no long name"
-                        parser.note("nodual-flag-without-lfn", detail, parser.path_of(name))
+                        at = index * DIR_ENTRY_SIZE
+                        parser.note("nodual-flag-without-lfn", detail, parser.path_of(name), at)
                     else:
                         parser.dropped += 1
                 else:
@@ -379,8 +391,8 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
                 parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
     parser.chars += chars
     if end != -1:
-        return parser.finish(True, raw[end + DIR_ENTRY_SIZE : usable])
-    return parser.finish(False, b"")
+        return parser.finish(True, raw[end + DIR_ENTRY_SIZE : usable], end)
+    return parser.finish(False, b"", usable)
 
 
 def _plain_directory(parser: _Parser, raw: bytes, stop: int) -> bool:

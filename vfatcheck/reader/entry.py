@@ -15,11 +15,16 @@ class Anomaly:
 
     `path` is the entry's path, the directory's path ("" for the root) for directory-level
     findings, or None for the volume as a whole (boot sector, FAT).
+
+    `offset` is where the record it is about starts: a byte offset in the image in a Volume's
+    anomalies (the entry's short record, or the first LFN slot of an orphan), in the directory's own
+    bytes in those parse_directory returns; None for the volume and where no record is to blame.
     """
 
     code: str
     path: str | None
     detail: str
+    offset: int | None = None
 
 
 @dataclass(slots=True)

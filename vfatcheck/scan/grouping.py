@@ -1,0 +1,53 @@
+"""The scan's disagreements grouped into findings by the same machinery as `run` (vfatcheck.findings):
+the rows of every back-end against the reference reader's view, with the facts of each entry. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vfatcheck import __version__
+from vfatcheck.findings import Finding, group
+from vfatcheck.model import Manifest
+from vfatcheck.scan.disagree import FORM
+from vfatcheck.verdicts import EntryFacts, ParserInfo, RunReport, Verdict
+
+
+def entry_facts(manifest: Manifest, image: str) -> list[EntryFacts]:
+    return [
+        EntryFacts(
+            image=image,
+            path=e.path,
+            kind=e.kind,
+            long_name=e.long_name if e.lfn_slots else "",
+            short_hex=e.short_hex,
+            nt_byte=e.nt_byte,
+            lfn_slots=e.lfn_slots,
+            depth=e.path.count("/"),
+            shown_as=e.shown_as,
+        )
+        for e in manifest.entries
+    ]
+
+
+def findings(
+    manifest: Manifest, rows: Sequence[Verdict], image: str, parsers: Sequence[ParserInfo]
+) -> tuple[Finding, ...]:
+    """The findings of one volume's rows; `image` names the volume (e.g. "partition-1")."""
+    keyed = tuple(r if r.image == image else _with_image(r, image) for r in rows)
+    report = RunReport(
+        vfatcheck_version=__version__,
+        seed=0,
+        forms=(FORM,),
+        fats=(manifest.fat,),
+        parsers=tuple(parsers),
+        cases=(),
+        results=keyed,
+        entries=tuple(entry_facts(manifest, image)),
+    )
+    return group(report)
+
+
+def _with_image(row: Verdict, image: str) -> Verdict:
+    from dataclasses import replace
+
+    return replace(row, image=image)

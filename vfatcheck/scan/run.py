@@ -1,0 +1,260 @@
+"""`vfatcheck scan`: an image someone else wrote, partition by partition, through every chosen back-end.
+
+The image is opened read-only and mapped; each FAT volume is copied (its bytes only, holes kept) to a
+private read-only file in vfatcheck's temporary directory, and everything reads that copy: the
+reference reader, the back-ends (which make copies of their own where they could write), fsck.fat's
+repair (on a writable copy of the copy). Nothing opens the user's image for writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mmap
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from vfatcheck import __version__
+from vfatcheck.backends import get, safe_read
+from vfatcheck.backends.reference import reading_of
+from vfatcheck.commands.inputs import image_file, packed_hint
+from vfatcheck.compare import expected_paths
+from vfatcheck.errors import BadImageError, UserInputError
+from vfatcheck.model import Manifest, Reading
+from vfatcheck.reader import Anomaly, ReadTimeout, scan_file
+from vfatcheck.reader.anomalies import lost_clusters
+from vfatcheck.scan import disagree, fsck, grouping, partitions
+from vfatcheck.scan.forms import FormStats, statistics
+from vfatcheck.scan.report import FsckResult, ParserRun, ScanReport, VolumeScan
+from vfatcheck.verdicts import ParserInfo, Verdict
+
+CHUNK = 1 << 20
+FSCK = "fsck.fat"
+REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    image: Path
+    parsers: tuple[str, ...]
+    partition: int | None = None
+    timeout: float = 30.0
+    repro: Path | None = None
+    jobs: int = 4
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def partition_copy(image: Path, start: int, length: int) -> Iterator[Path]:
+    """The bytes start..start+length of `image` (as far as it goes) in a private read-only file,
+    removed afterwards. Runs of zero bytes stay holes, as proc.private_copy keeps them."""
+    with tempfile.TemporaryDirectory(prefix="vfatcheck-scan-") as tmp:
+        copy = Path(tmp) / "volume.img"
+        with image.open("rb") as src, copy.open("wb") as dst:
+            src.seek(start)
+            left = length
+            while left > 0:
+                block = src.read(min(CHUNK, left))
+                if not block:
+                    break
+                if block.count(0) == len(block):
+                    dst.seek(len(block), os.SEEK_CUR)
+                else:
+                    dst.write(block)
+                left -= len(block)
+            dst.truncate(dst.tell())
+        copy.chmod(0o444)
+        yield copy
+
+
+def layout_of(image: Path) -> tuple[partitions.Layout, int]:
+    """The partition layout of the image file, and its size. BadImageError (what was found instead)
+    for a file that is neither a FAT volume nor a partitioned disk."""
+    with image.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        head = handle.read(16)
+        hint = packed_hint(head)
+        if hint is not None:
+            raise BadImageError(f"not a FAT volume or a partitioned disk: {hint}")
+        if size < partitions.SECTOR:
+            raise BadImageError(f"not a FAT volume or a partitioned disk: {size} bytes, less than a sector")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return partitions.describe(data), size
+
+
+def choose(layout: partitions.Layout, number: int | None) -> list[partitions.Partition]:
+    """The volumes to scan: the one asked for, or every FAT one. Errors say what there is instead."""
+    found = "; ".join(
+        f"{p.number}: {p.type_name}" + (f" ({p.skipped})" if p.skipped else f" (FAT{p.fat})")
+        for p in layout.partitions
+    )
+    if number is not None:
+        chosen = [p for p in layout.partitions if p.number == number]
+        if not chosen:
+            raise UserInputError(
+                f"--partition {number}: no such partition; the image holds {found or 'none'}"
+            )
+        if chosen[0].fat is None:
+            raise BadImageError(f"partition {number} is not a FAT12/16/32 volume: {chosen[0].skipped}")
+        return chosen
+    if not layout.fat:
+        raise BadImageError(
+            f"no FAT12/16/32 volume in this {layout.scheme.upper()} disk: {found or 'no partitions'}"
+        )
+    return layout.fat
+
+
+def scan(config: ScanConfig) -> ScanReport:
+    image = image_file(config.image)
+    layout, size = layout_of(image)
+    chosen = choose(layout, config.partition)
+    for name in config.parsers:  # asked before any reads, as the run does
+        get(name).available()
+    volumes = [_volume(image, part, config) for part in chosen]
+    return ScanReport(__version__, str(config.image), size, _sha256(image), layout, volumes)
+
+
+def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> VolumeScan:
+    assert part.fat is not None
+    with partition_copy(image, part.start, part.length) as copy:
+        start = time.monotonic()
+        deadline = start + config.timeout
+        try:
+            volume = scan_file(copy, deadline)
+            found = [*volume.anomalies]
+            lost = lost_clusters(volume)
+            found += [lost] if lost is not None else []
+            entries = list(volume.entries)
+            facts = [disagree.ReaderEntry(e, volume.digest(e)) for e in entries]
+            stats = statistics(entries)
+            manifest = disagree.manifest_of(facts, volume.fat_type)
+            expected = expected_paths(manifest)
+            reference = replace(reading_of(volume, expected), elapsed=time.monotonic() - start)
+        except (BadImageError, ReadTimeout) as exc:
+            why = f"the reference reader could not read it: {exc}"
+            return VolumeScan(part, part.fat, None, [], FormStats(), [], [], FsckResult(False), error=why)
+        anomalies = [_shifted(a, part.start) for a in found]
+        others = [n for n in config.parsers if n not in (REFERENCE, FSCK)]
+        with ThreadPoolExecutor(max_workers=config.jobs) as pool:
+            readings = list(pool.map(lambda n: safe_read(get(n), copy, expected, config.timeout), others))
+            fsck_reading = safe_read(get(FSCK), copy, expected, config.timeout)
+        if FSCK in config.parsers:
+            readings.append(fsck_reading)
+        rows = _rows(manifest, [reference, *readings], volume.fat_type)
+        commands = _commands(rows, f"partition-{part.number}.img")
+        found_disagreements = disagree.disagreements(manifest, rows, commands)
+        infos = [_info(r) for r in [reference, *readings]]
+        key = f"partition-{part.number}"
+        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos)]
+        repro = ""
+        if config.repro is not None and found_disagreements:
+            repro = str(_write_repro(config.repro, copy, part, found_disagreements))
+        return VolumeScan(
+            part,
+            volume.fat_type,
+            volume.label,
+            anomalies,
+            stats,
+            [_parser_run(r) for r in [reference, *readings]],
+            found_disagreements,
+            _fsck(fsck_reading, {e.path: e.kind for e in entries}),
+            repro=repro,
+            findings=found_findings,
+        )
+
+
+def _shifted(anomaly: Anomaly, start: int) -> Anomaly:
+    """The anomaly with its offset in the user's image rather than in the volume's copy."""
+    return anomaly if anomaly.offset is None or not start else replace(anomaly, offset=anomaly.offset + start)
+
+
+def _rows(manifest: Manifest, readings: Sequence[Reading], fat: int) -> list[Verdict]:
+    """Every reading that completed, compared with the reference manifest (failed readings are
+    reported once per back-end, not once per path)."""
+    rows: list[Verdict] = []
+    for reading in readings:
+        if reading.status != "ok":
+            continue
+        rows += disagree.rows_of(manifest, reading, get(reading.parser).capabilities, fat)
+    return rows
+
+
+def _commands(rows: Sequence[Verdict], image: str) -> dict[tuple[str, str], str]:
+    out = {}
+    for row in rows:
+        if row.verdict in disagree.QUIET:
+            continue
+        target = row.seen if row.verdict in ("cosmetic", "extra") else row.expected
+        try:
+            out[row.parser, row.path] = get(row.parser).reproducer(image, target or None)
+        except Exception as exc:  # a back-end's reproducer bug must not lose the scan
+            out[row.parser, row.path] = f"(no command: {type(exc).__name__}: {exc})"
+    return out
+
+
+def _info(reading: Reading) -> ParserInfo:
+    caps = get(reading.parser).capabilities
+    return ParserInfo(
+        reading.parser, reading.version, reading.status != "unavailable", codepage=caps.codepage or ""
+    )
+
+
+def _parser_run(reading: Reading) -> ParserRun:
+    said = tuple(
+        dict.fromkeys(
+            f"{m.level}: [{m.code}] {m.text}"
+            for m in reading.messages
+            if m.path is None and m.level != "info"
+        )
+    )
+    if reading.parser in (REFERENCE, FSCK):
+        said = ()  # the anomalies and the fsck section say these
+    return ParserRun(reading.parser, reading.version, reading.status, reading.detail, reading.elapsed, said)
+
+
+def _fsck(reading: Reading, kinds: dict[str, str]) -> FsckResult:
+    if reading.status != "ok":
+        return FsckResult(False, reading.version, reading.detail or reading.status)
+    return FsckResult(True, reading.version, "", fsck.losses(reading, kinds), fsck.complaints(reading))
+
+
+def _write_repro(
+    root: Path, copy: Path, part: partitions.Partition, found: Sequence[disagree.Disagreement]
+) -> Path:
+    """DIR/partition-N/: the volume's bytes as partition-N.img and, per disagreeing path, every
+    back-end's view and the command that shows it with that tool alone (README.txt, commands.sh)."""
+    folder = root / f"partition-{part.number}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"partition-{part.number}.img"
+    target.unlink(missing_ok=True)
+    shutil.copyfile(copy, target)
+    target.chmod(0o444)
+    lines = [
+        f"Partition {part.number} ({part.type_name}, bytes {part.start}..{part.start + part.length}) of the",
+        f"scanned image, as {target.name}; run the commands below in this folder.",
+        "",
+    ]
+    script = ["#!/bin/sh", "# each command shows one back-end's view of one disagreeing path", "set -x"]
+    for d in found:
+        lines.append(f"== {d.path}  (reference: {d.reference})")
+        for v in d.views:
+            lines.append(f"  {v.parser} {v.version}: {v.verdict} {v.seen!r} {v.detail}".rstrip())
+            if v.command:
+                lines.append(f"    $ {v.command}")
+                script.append(v.command)
+    (folder / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "commands.sh").write_text("\n".join(dict.fromkeys(script)) + "\n", encoding="utf-8")
+    return folder
