@@ -103,7 +103,12 @@ def test_hard_disk_wrapping_puts_the_volume_behind_an_mbr() -> None:
 def test_reproducer_mounts_and_copies() -> None:
     text = dosbox.BACKEND.reproducer("/tmp/x.img", "DIRONE~1/SUBDIR~1/DEEPFI~1.BIN")
     assert "imgmount a /tmp/x.img -t floppy" in text.replace('"', "").replace("'", "")
-    assert "A:\\DIRONE~1\\SUBDIR~1\\DEEPFI~1.BIN" in text and text.startswith("SDL_VIDEODRIVER=dummy dosbox")
+    assert "copy A:\\DIRONE~1\\SUBDIR~1\\DEEPFI~1.BIN C:\\OUT.BIN" in text
+    # headless and to its end (-exit), DOS's answers in a file that is shown: nothing interactive
+    assert "SDL_VIDEODRIVER=dummy" in text and "-exit" in text and 'cat "$d/OUT.TXT"' in text
+    # a name goes into the batch as its code page 437 bytes (0.2 put UTF-8 on DOSBox's command line)
+    assert "$'copy A:\\x5cC016\\x5c\\x90 C:" in dosbox.BACKEND.reproducer("/tmp/x.img", "C016/\u00c9")
+    assert "'dir A:\\C016 > C:\\OUT.TXT'" in dosbox.BACKEND.reproducer("/tmp/x.img", "C016/")
 
 
 @pytest.fixture(scope="module")
