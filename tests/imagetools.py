@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from vfatcheck.builder import build_image
+from vfatcheck.compare import expected_paths
 from vfatcheck.layout.direntry import ATTR_LONG_NAME, FAT_NO_83NAME, LAST_LONG_ENTRY, lfn_checksum
 from vfatcheck.model import Item, Manifest
 
@@ -154,3 +155,18 @@ UNICODE_ITEMS = (
     Item("\u4e00 one.txt", content=b"yi"),
     Item("Caf\u00e9.txt", content=b"cafe"),
 )
+
+
+# c50's backslash in a long name: spelled `Dir/a\x5cb.c` (vfatcheck.spelling); a back-end must ask
+# its tool for the bytes `Dir/a\b.c`, never for the escaped text.
+BACKSLASH_PATH = "Dir/a\\x5cb.c"
+
+
+def backslash_image(tmp_path: Path, fat: int = 16) -> Path:
+    image = build_image(
+        (Item("Dir/a\\b.c", content=b"back", defect="illegal-lfn-chars"),), fat=fat, form="standard", seed=7
+    )
+    assert BACKSLASH_PATH in expected_paths(image.manifest)
+    path = tmp_path / "backslash.img"
+    path.write_bytes(image.data)
+    return path

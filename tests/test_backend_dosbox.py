@@ -103,7 +103,12 @@ def test_hard_disk_wrapping_puts_the_volume_behind_an_mbr() -> None:
 def test_reproducer_mounts_and_copies() -> None:
     text = dosbox.BACKEND.reproducer("/tmp/x.img", "DIRONE~1/SUBDIR~1/DEEPFI~1.BIN")
     assert "imgmount a /tmp/x.img -t floppy" in text.replace('"', "").replace("'", "")
-    assert "A:\\DIRONE~1\\SUBDIR~1\\DEEPFI~1.BIN" in text and text.startswith("SDL_VIDEODRIVER=dummy dosbox")
+    assert "copy A:\\DIRONE~1\\SUBDIR~1\\DEEPFI~1.BIN C:\\OUT.BIN" in text
+    # headless and to its end (-exit), DOS's answers in a file that is shown: nothing interactive
+    assert "SDL_VIDEODRIVER=dummy" in text and "-exit" in text and 'cat "$d/OUT.TXT"' in text
+    # a name goes into the batch as its code page 437 bytes (0.2 put UTF-8 on DOSBox's command line)
+    assert "$'copy A:\\x5cC016\\x5c\\x90 C:" in dosbox.BACKEND.reproducer("/tmp/x.img", "C016/\u00c9")
+    assert "'dir A:\\C016 > C:\\OUT.TXT'" in dosbox.BACKEND.reproducer("/tmp/x.img", "C016/")
 
 
 @pytest.fixture(scope="module")
@@ -286,3 +291,30 @@ def test_a_missing_dosbox_is_unavailable_with_the_hint(tmp_path: Path) -> None:
 
 def test_recorded_files_are_readable_as_text() -> None:
     assert "Directory of D:" in recorded_file("dosbox", f"dosbox-{VERSION}-dir-root-standard-fat12.txt")
+
+
+@live("dosbox", reason="needs dosbox (apt-get install dosbox)")
+def test_live_type_stops_at_ctrl_z_and_dir_s_does_not_recurse(tmp_path: Path) -> None:
+    """Why the back-end copies files and walks directories itself (issue 12, seen with DOSBox 0.74-3):
+    `type` ends a file at 0x1A, and `dir /s` lists only the directory it is given."""
+    built = builder.build_image(
+        [Item("CTRLZ.TXT", content=b"ab\x1acd"), Item("SUB/INNER.TXT", content=b"x")], fat=12, form="standard"
+    )
+    image = tmp_path / "z.img"
+    image.write_bytes(built.data)
+    image.chmod(0o444)
+    drive = tmp_path / "c"
+    drive.mkdir()
+    lines = [
+        f'imgmount a "{image}" -t floppy',
+        "type A:\\CTRLZ.TXT > C:\\T.TXT",
+        "dir /s /b A:\\ > C:\\S.TXT",
+        "exit",
+    ]
+    (drive / "RUN.BAT").write_bytes("".join(f"{line}\r\n" for line in lines).encode())
+    argv = [dosbox.PROGRAM, "-c", f"mount c {drive}", "-c", "C:\\RUN.BAT", "-exit"]
+    done = proc.run(argv, timeout=60, env=dosbox.ENV)
+    assert not done.timed_out, done.describe()
+    assert (drive / "T.TXT").read_bytes() == b"ab"
+    listed = (drive / "S.TXT").read_bytes()
+    assert b"CTRLZ.TXT" in listed and b"SUB" in listed and b"INNER" not in listed

@@ -20,7 +20,7 @@ from tests.harness import (
     live,
     stand_in_reading,
 )
-from tests.imagetools import UNICODE_ITEMS
+from tests.imagetools import BACKSLASH_PATH, UNICODE_ITEMS, backslash_image
 from vfatcheck.backends import fatcat, proc
 from vfatcheck.builder import build_image
 from vfatcheck.model import Item, Manifest, digest, show_bytes
@@ -236,3 +236,19 @@ def test_live_json_output_is_not_json(tmp_path: Path) -> None:
     assert done.ok and b'"Name":"say "hi".txt"' in done.stdout
     with pytest.raises(json.JSONDecodeError):
         json.loads(done.stdout)
+
+
+@needs_fatcat
+def test_live_names_are_asked_for_by_their_bytes(tmp_path: Path) -> None:
+    """c50 `a\\b.c`: fatcat 1.1.1 opens `/Dir/a\\b.c` (0.2 passed the escaped `a\\x5cb.c`: our bug).
+    And fatcat lists `é` as the byte E9 (UTF-16LE with the zero bytes dropped), finds it by that
+    byte and not by its UTF-8 name: `fatcat IMG -r $'/C016/\\xe9'` reads it, `-r /C016/é` nothing."""
+    reading = fatcat.BACKEND.read(backslash_image(tmp_path), [BACKSLASH_PATH])
+    assert [(x.path, x.found, x.sha256) for x in reading.lookups] == [(BACKSLASH_PATH, True, digest(b"back"))]
+    assert "'/Dir/a\\b.c'" in fatcat.BACKEND.reproducer("i.img", BACKSLASH_PATH)
+    built = build_image((Item("é", content=b"e"),), fat=12, form="standard", seed=7)
+    image = tmp_path / "e.img"
+    image.write_bytes(built.data)
+    reading = fatcat.BACKEND.read(image, ["é", "\\xe9"])
+    assert [e.path for e in reading.entries] == ["\\xe9"]
+    assert [(x.path, x.found) for x in reading.lookups] == [("é", False), ("\\xe9", True)]

@@ -21,6 +21,7 @@ from tests.harness import (
     live,
     recorded,
 )
+from tests.imagetools import BACKSLASH_PATH, backslash_image
 from vfatcheck import builder, cache
 from vfatcheck.backends import fatfs_83, fatfs_utf8
 from vfatcheck.backends import fatfs_builds as fb
@@ -297,3 +298,15 @@ def test_live_utf8_names_longer_than_ff_lfn_buf(tmp_path: Path) -> None:
     assert [len(e.name.encode()) for e in reading.entries] == [1, 254, 12]
     assert reading.entries[0].name == "?" and reading.entries[2].name == "AAAAAA~1.TXT"
     assert all(x.found for x in reading.lookups)
+
+
+@needs_cc
+def test_live_a_backslash_is_a_path_separator_to_fatfs(tmp_path: Path) -> None:
+    """c50 `a\\b.c`: FatFs R0.16 (UTF-8 API) takes `\\` for a separator, so `C070/a\\b.c` is
+    FR_NO_PATH (`echo 433037302f615c622e63 | fatfs-reader IMG` by hand, the hex of the real bytes;
+    0.2 sent the hex of the escaped text `a\\x5cb.c`, which failed for the wrong reason)."""
+    assert fatfs_utf8.BACKEND.encode(BACKSLASH_PATH) == b"Dir/a\\b.c".hex()
+    reading = fatfs_utf8.BACKEND.read(backslash_image(tmp_path), [BACKSLASH_PATH])
+    assert [(x.path, x.found, x.error) for x in reading.lookups] == [
+        (BACKSLASH_PATH, False, "f_stat: FR_NO_PATH")
+    ]

@@ -21,6 +21,7 @@ from tests.harness import (
     live,
     recorded,
 )
+from tests.imagetools import BACKSLASH_PATH, backslash_image
 from vfatcheck import builder, cache
 from vfatcheck.backends import fatfs_js
 from vfatcheck.backends.base import ReadJob
@@ -248,3 +249,10 @@ def test_live_a_batch_reads_as_single_reads_do(tmp_path: Path) -> None:
     assert [(r.entries, r.lookups, r.detail) for r in batch] == [
         (r.entries, r.lookups, r.detail) for r in single
     ]
+
+
+@needs_node
+def test_live_a_backslash_in_a_long_name_is_asked_for_as_its_text(tmp_path: Path) -> None:
+    """c50 `a\\b.c`: fatfs 0.10.8 opens `C070/a\\b.c`; 0.2 passed the escaped `a\\x5cb.c` (our bug)."""
+    reading = fatfs_js.BACKEND.read(backslash_image(tmp_path), [BACKSLASH_PATH])
+    assert [(x.path, x.found, x.sha256) for x in reading.lookups] == [(BACKSLASH_PATH, True, digest(b"back"))]

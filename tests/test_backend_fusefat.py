@@ -19,7 +19,7 @@ from tests.harness import (
     fake_program,
     live,
 )
-from tests.imagetools import UNICODE_ITEMS, builder_image
+from tests.imagetools import BACKSLASH_PATH, UNICODE_ITEMS, backslash_image, builder_image
 from vfatcheck.backends import fusefat
 from vfatcheck.builder import build_image
 from vfatcheck.model import Reading, digest
@@ -173,3 +173,11 @@ def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:
 
 def test_fuse_is_usable_when_the_device_opens() -> None:
     assert fusefat.fuse_usable("/dev/null") and not fusefat.fuse_usable("/nonexistent/fuse")
+
+
+@needs_fuse
+def test_live_a_backslash_in_a_long_name_is_asked_for_as_its_byte(tmp_path: Path) -> None:
+    """c50 `a\\b.c`: fusefat 0.1a-3 opens it (`sha256sum "$m"/C070/'a\\b.c'` by hand); 0.2 asked for
+    the escaped text `a\\x5cb.c` and reported it unreachable (our bug)."""
+    reading = read(backslash_image(tmp_path), [BACKSLASH_PATH])
+    assert [(x.path, x.found, x.sha256) for x in reading.lookups] == [(BACKSLASH_PATH, True, digest(b"back"))]

@@ -18,7 +18,14 @@ from tests.harness import (
     fake_library,
     live,
 )
-from tests.imagetools import LIBRARY_EXPECTED, LIBRARY_FILES, builder_image, library_images
+from tests.imagetools import (
+    BACKSLASH_PATH,
+    LIBRARY_EXPECTED,
+    LIBRARY_FILES,
+    backslash_image,
+    builder_image,
+    library_images,
+)
 from vfatcheck.backends import libfsfat
 from vfatcheck.builder import build_image
 from vfatcheck.model import Item, Reading, digest
@@ -149,3 +156,13 @@ def test_a_missing_library_is_unavailable(tmp_path: Path, monkeypatch: pytest.Mo
     backend = libfsfat.LibfsfatBackend(module=libfsfat.__name__)
     assert backend.available().hint == "pip install 'vfatcheck[all]'"
     assert backend.read(tmp_path / "x.img", []).status == "unavailable"
+
+
+@needs_pyfsfat
+def test_a_backslash_in_a_long_name_is_out_of_reach_of_its_path_syntax(tmp_path: Path) -> None:
+    """libfsfat 20260826 separates paths with `\\`: `get_file_entry_by_path("\\\\Dir\\\\a\\\\b.c")` is
+    None, although the entry is listed (the library itself, given the real name, not the escape)."""
+    assert libfsfat.library_path(BACKSLASH_PATH) == "\\Dir\\a\\b.c"
+    reading = libfsfat.BACKEND.read(backslash_image(tmp_path), [BACKSLASH_PATH])
+    assert [x.found for x in reading.lookups] == [False]
+    assert "Dir/a\\b.c" in {e.path for e in reading.entries}

@@ -14,6 +14,7 @@ import pytest
 
 from tests import harness
 from tests.data.linux.record import ITEMS
+from tests.imagetools import BACKSLASH_PATH, backslash_image
 from vfatcheck import backends, cli, guest, pipeline
 from vfatcheck.backends import linux, linux_msdos
 from vfatcheck.backends.base import ReadJob
@@ -73,9 +74,10 @@ def test_msdos_shows_8_3_names_and_stops_at_a_dummy_holding_a_slash() -> None:
     assert verdicts("standard", standard, linux_msdos.BACKEND) == Counter(ok=5)
     assert all(x.found for x in standard.lookups)  # each entry opened by the name msdos lists
     nodual = recorded_reading(1, MSDOS)
-    assert [(m.code, m.path) for m in nodual.messages] == [("linux-readdir", None)]
+    # the root's listing failed (path "" is the root): its entries are parser-error (rule 5), with EIO
+    assert [(m.code, m.path) for m in nodual.messages] == [("linux-readdir-directory-error", "")]
     assert "EIO" in nodual.messages[0].text
-    assert verdicts("nodual", nodual, linux_msdos.BACKEND)["missing"] >= 2
+    assert verdicts("nodual", nodual, linux_msdos.BACKEND)["parser-error"] >= 2
 
 
 def test_a_volume_the_kernel_refuses_is_an_error_with_its_fat_fs_message() -> None:
@@ -260,7 +262,8 @@ def test_one_boot_serves_every_view_of_a_run(monkeypatch: pytest.MonkeyPatch) ->
     worst = {(p, f, c): v for (p, f, c, v) in cells}
     assert {v for (p, f, _c), v in worst.items() if p == "linux"} <= {"ok", "cosmetic"}
     assert {v for (p, f, _c), v in worst.items() if p == "linux-msdos" and f == "standard"} == {"ok"}
-    assert worst["linux-msdos", "nodual", "c01-long-file-name"] == "missing"
+    # the VFS refuses the dummy's '/' (EIO for the whole directory listing): rule 5, not "missing"
+    assert worst["linux-msdos", "nodual", "c01-long-file-name"] == "parser-error"
     # shortname=win95 shows a short name as stored: nodual keeps readme.txt as README.TXT + case bits
     assert ("linux:shortname=win95", "nodual", "c02-lower-83", "case-changed") in cells
 
@@ -283,3 +286,23 @@ def test_bad_images_are_readings_and_no_image_is_written(tmp_path: Path) -> None
     assert readings[2].entries == () and not any(x.found for x in readings[2].lookups)
     assert "Directory bread(block 49) failed" in readings[2].messages[0].text
     assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (good, zeros, cut)}
+
+
+def test_names_go_to_the_guest_as_their_bytes_and_come_back_spelled() -> None:
+    # c50's `a\b.c` is spelled `a\x5cb.c`; the kernel is asked for the bytes `a\b.c` (asking for the
+    # escaped text made it ENOENT in 0.2: our bug, the kernel opens it), and answers are spelled again
+    assert linux.encode(VFAT, "C070/a\\x5cb.c") == b"C070/a\\b.c"
+    assert linux.encode(VFAT, "C001/a\\x2fb") is None  # a `/` inside a name: nothing to ask
+    assert linux.encode(MSDOS, "C070/a\\x5cb.c") is None
+    assert linux.decode_path(b"C070/a\\b.c", "utf-8") == "C070/a\\x5cb.c"
+    assert linux.decode(b"Caf\x82", "cp437") == "Café"
+    assert "ls -la /mnt/C070;" in linux.BACKEND.reproducer("i.img", "C070/")
+    assert "sha256sum '/mnt/C070/a\\b.c'" in linux.BACKEND.reproducer("i.img", "C070/a\\x5cb.c")
+
+
+@live_uml
+def test_live_a_backslash_in_a_long_name_opens(tmp_path: Path) -> None:
+    """c50 `a\\b.c`: kernel 6.1.176 opens it by its bytes; 0.2 asked for `a\\x5cb.c` (ENOENT, our bug)."""
+    reading = linux.BACKEND.read(backslash_image(tmp_path), [BACKSLASH_PATH])
+    assert [(x.path, x.found) for x in reading.lookups] == [(BACKSLASH_PATH, True)]
+    assert hashlib.sha256(b"back").hexdigest() == reading.lookups[0].sha256

@@ -254,3 +254,27 @@ def test_a_missing_qemu_is_unavailable_with_the_hint(tmp_path: Path) -> None:
 
 def test_recorded_output_helper_reads_the_files() -> None:
     assert "U-Boot 2023.01" in recorded("uboot", "uboot-2023.01+dfsg-2+deb12u3-console-standard-fat12.txt")
+
+
+def test_a_path_is_asked_for_as_a_long_name_and_as_8_3_bytes() -> None:
+    assert us.spellings("C079/\u03c3\u03c3\u03c3") == [
+        "/C079/\u03c3\u03c3\u03c3".encode(),
+        b"/C079/\xe5\xe5\xe5",
+    ]
+    assert us.spellings("\u00c4rger.txt") == [b"/\xc4rger.txt", b"/\x8erger.txt"]
+    assert us.spellings("a.txt") == [b"/a.txt"]
+    assert us.spellings("a\\x5cb.c") == [b"/a\\b.c"]  # the bytes, never the escaped text
+
+
+@live("qemu-system-i386", reason=uboot.HINT)
+def test_live_an_8_3_name_with_a_0x05_lead_opens_by_its_code_page_437_bytes(tmp_path: Path) -> None:
+    """c47 (bytes 05 E5 E5): U-Boot 2023.01 lists it as E5 E5 E5 and `fatload virtio 0 ADDR` of E5 E5 E5
+    (code page 437 for the sigmas) loads it; 0.2 asked only in Latin-1/UTF-8: unreachable by our bug."""
+    built = builder.build_image(
+        [Item("Kanji lead.txt", content=b"k", defect="short-05-e5")], fat=16, form="standard"
+    )
+    image = tmp_path / "c47.img"
+    image.write_bytes(built.data)
+    (path,) = [p for p in expected_paths(built.manifest) if p.startswith("\u03c3")]
+    reading = uboot.BACKEND.read(image, [path])
+    assert [(x.path, x.found, x.sha256) for x in reading.lookups] == [(path, True, digest(b"k"))]

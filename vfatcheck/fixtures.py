@@ -265,22 +265,51 @@ def normalise(reading: Reading, image: Path) -> dict[str, Any]:
 
 
 def _dump(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in a name: keep it as a \\ud800 escape
-        text = json.dumps(value, sort_keys=True)
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
     return text
 
 
+# What an entry, lookup or message line leaves out (restored on load): fields at their default, an
+# entry's name when it is the last component of its path. 25 back-ends' readings are 20% smaller so.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "entries": {"sha256": None, "short_name": None, "size": None, "extra": {}},
+    "lookups": {"sha256": None, "error": None},
+    "messages": {"path": None},
+}
+
+
+def _compact(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k not in _DEFAULTS[key] or v != _DEFAULTS[key][k]}
+    if key == "entries" and "path" in out and out.get("name") == str(out["path"]).rpartition("/")[2]:
+        del out["name"]
+    return out
+
+
+def _expand(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    out = {**_DEFAULTS[key], **item}
+    if key == "entries" and "name" not in out and "path" in out:
+        out["name"] = str(out["path"]).rpartition("/")[2]
+    return out
+
+
+def expand(raw: dict[str, Any]) -> dict[str, Any]:
+    """A stored reading with the left-out fields restored: equal to what `normalise` gives."""
+    return {**raw, **{k: [_expand(k, i) for i in raw.get(k, [])] for k in _DEFAULTS if k in raw}}
+
+
 def reading_text(raw: dict[str, Any]) -> str:
-    """Canonical JSON: the head fields, then one entry, lookup or message per line (diff-friendly)."""
+    """Canonical JSON: the head fields, then one entry, lookup or message per line (diff-friendly),
+    default fields left out (`expand` restores them)."""
     lines = ["{"]
     lines += [
         f" {json.dumps(k)}: {_dump(raw.get(k, ''))}," for k in ("parser", "version", "status", "detail")
     ]
     for key in ("entries", "lookups", "messages"):
-        items = raw.get(key, [])
+        items = [_compact(key, i) for i in raw.get(key, [])]
         body = "[\n" + ",\n".join(f"  {_dump(i)}" for i in items) + "\n ]" if items else "[]"
         lines.append(f' "{key}": {body}' + ("," if key != "messages" else ""))
     lines.append("}")
@@ -299,7 +328,7 @@ def load_expected(root: Path, fixture: str, parser: str) -> dict[str, Any] | Non
             return None
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if "same_as" not in raw:
-            return raw
+            return expand(raw)
         fixture = raw["same_as"]
     raise FixtureError(f"{path}: a chain of same_as pointers")
 

@@ -23,7 +23,9 @@ from pathlib import Path
 from vfatcheck.backends import dosbox_text as dt
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
+from vfatcheck.backends.commandline import quote_bytes
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+from vfatcheck.spelling import raw_path
 
 NAME = "dosbox"
 HINT = "apt-get install dosbox"
@@ -263,13 +265,28 @@ class DosboxBackend:
         return self._version
 
     def reproducer(self, image: str, path: str | None = None) -> str:
-        target = "A:\\" + (path or "").replace("/", "\\")
-        command = f'copy "{target}" C:\\OUT.BIN' if path else "dir A:\\"
-        argv = [self.program, "-c", "mount c /tmp", "-c", f'imgmount a "{image}" -t floppy', "-c", command]
+        """A batch file of DOS lines (the names as code page 437 bytes, as vfatcheck's own batches
+        give them), run headless to its end, its answers in OUT.TXT: nothing shows on the console."""
+        raw = (raw_path(path.rstrip("/"), dt.CODEPAGE) or b"") if path else b""
+        target = b"A:\\" + raw.replace(b"/", b"\\")
+        lines = [f'imgmount a "{image}" -t floppy'.encode()]
+        if path is None or path.endswith("/"):
+            lines.append(b"dir " + target + b" > C:\\OUT.TXT")
+        else:
+            lines.append(b"copy " + target + b" C:\\OUT.BIN > C:\\OUT.TXT")
+        batch = " ".join(quote_bytes(line) for line in [*lines, b"exit"])
+        run = shlex.join([self.program, "-c", 'mount c "$d"', "-c", "C:\\RUN.BAT", "-exit"])
+        run = run.replace("'mount c \"$d\"'", '"mount c $d"')
         note = (
             "# FAT12 floppy-sized images only; others need an MBR: imgmount a IMG -t hdd -size 512,63,16,CYL"
         )
-        return "\n".join([f"SDL_VIDEODRIVER=dummy {shlex.join(argv)}", note])
+        return "\n".join(
+            [
+                f"d=$(mktemp -d) && printf '%s\\r\\n' {batch} > \"$d/RUN.BAT\" && "
+                f'SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy {run} >/dev/null 2>&1; cat "$d/OUT.TXT"',
+                note,
+            ]
+        )
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         return self.read_batch([ReadJob(image, tuple(expected))], timeout)[0]

@@ -22,8 +22,10 @@ from pathlib import Path
 
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Capabilities
+from vfatcheck.backends.commandline import quote_path
 from vfatcheck.backends.program import ProgramBackend
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
+from vfatcheck.spelling import os_path
 
 NAME = "fatcat"
 INSTALL_HINT = "apt-get install fatcat"
@@ -206,7 +208,10 @@ class _Session:
         return out
 
     def _lookup(self, path: str, shas: dict[tuple[int, int | None], str | None]) -> tuple[Lookup, Said]:
-        done, said = self.call("-e", "/" + path, path=path)
+        raw = os_path(path)  # the bytes of the spelled path (`\\x5c` is a backslash), never the escapes
+        if raw is None:
+            return Lookup(path, False, error="no bytes spell it (a lone surrogate)"), []
+        done, said = self.call("-e", "/" + raw, path=path)
         found = parse_found(done.stdout) if done.ok else None
         if found is None:
             error = show_bytes(done.stderr).strip() or f"exit code {done.returncode}"
@@ -216,7 +221,7 @@ class _Session:
         key = (found.cluster, found.size)
         if key in shas:
             return Lookup(path, True, shas[key]), said
-        read, more = self.call("-r", "/" + path, path=path)
+        read, more = self.call("-r", "/" + raw, path=path)
         return Lookup(path, True, digest(read.stdout)), said + more
 
 
@@ -246,7 +251,7 @@ class FatcatBackend(ProgramBackend):
         quoted = shlex.quote(image)
         if path is None:
             return f"fatcat {quoted} -l /"
-        target = shlex.quote("/" + path)
+        target = quote_path(path, "/")
         return f"fatcat {quoted} -e {target} && fatcat {quoted} -r {target} | sha256sum"
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:

@@ -31,6 +31,7 @@ from vfatcheck import cache, native
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, show_bytes
+from vfatcheck.spelling import raw_path
 
 SDIST = ("fatfs-ng", "0.1.16", "86dc7b951c24ae60d5e49bc0c3ca8c535772756e80082595529223a7b9f8fe0a")
 IN_SDIST = "foreign/fatfs/source"
@@ -304,10 +305,8 @@ class FatfsBuildBackend:
 
     def encode(self, path: str) -> str | None:
         """The hex of `path` in the API's encoding, None when the encoding cannot spell it."""
-        try:
-            return path.encode(self.config.encoding).hex()
-        except UnicodeEncodeError:
-            return None
+        raw = raw_path(path, self.config.encoding)  # the bytes, never the escaped text (`\\x5c`)
+        return None if raw is None else raw.hex()
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:

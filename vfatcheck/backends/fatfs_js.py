@@ -28,6 +28,7 @@ from vfatcheck import cache
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, show_bytes
+from vfatcheck.spelling import text_path
 
 NAME = "fatfs-js"
 PACKAGE, RELEASE = "fatfs", "0.10.8"
@@ -83,7 +84,7 @@ def _take(out: Parsed, record: dict[str, object]) -> None:
         found = bool(record.get("found"))
         out.lookups.append(Lookup(path, found, str(sha) if sha else None, str(error) if error else None))
     elif kind == "dir_error":
-        out.messages.append(Message("error", f"{NAME}-directory", str(record.get("error")), path or None))
+        out.messages.append(Message("error", f"{NAME}-directory-error", str(record.get("error")), path))
     elif kind == "exception":
         text = f"threw during {record.get('during')}: {record.get('error')}"
         out.messages.append(Message("error", f"{NAME}-exception", text))
@@ -195,10 +196,14 @@ class FatfsJsBackend:
             detail = f"npm install {PACKAGE}@{RELEASE}: {exc}"
             return [Reading(NAME, self.version(), "error", detail=detail) for _ in jobs]
         version = self.version()
-        stdin = json.dumps([[str(job.image), list(job.expected)] for job in jobs]).encode()
+        # the Unicode text of each spelled path (`\\x5c` is a backslash), never the escaped text; the
+        # lookup records are given back their spelled path
+        asked = [{t: p for p in job.expected if (t := text_path(p)) is not None} for job in jobs]
+        stdin = json.dumps([[str(job.image), list(a)] for job, a in zip(jobs, asked, strict=True)]).encode()
         done = proc.run([self.node, str(SCRIPT), str(modules)], timeout=timeout * len(jobs), stdin=stdin)
         readings: list[Reading] = []
-        for parsed in parse_output(show_bytes(done.stdout), len(jobs)):
+        for parsed, spelled in zip(parse_output(show_bytes(done.stdout), len(jobs)), asked, strict=True):
+            parsed.lookups = [replace(x, path=spelled.get(x.path, x.path)) for x in parsed.lookups]
             if not parsed.done:
                 readings.append(_stopped(version, parsed, done))
                 break

@@ -30,6 +30,7 @@ from pathlib import Path
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, Status, show_bytes
+from vfatcheck.spelling import raw_name
 
 NAME = "fusefat"
 INSTALL_HINT = "apt-get install fusefat"
@@ -114,13 +115,12 @@ def _walk(mount: bytes) -> tuple[list[SeenEntry], list[Message]]:
 
 def host_path(mount: bytes, path: str) -> bytes | None:
     """The path inside the mount, or None when a component would leave it or name nothing."""
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
+    # the spelled components' bytes (`\\x5c` is a backslash), never the escaped text; a lone
+    # surrogate or a `/` inside a name has no byte string to ask the kernel for
+    parts = [raw_name(part) for part in path.split("/")]
+    if any(part is None or part in (b"", b".", b"..") or b"/" in part for part in parts):
         return None
-    try:
-        return os.path.join(mount, *(part.encode("utf-8") for part in parts))
-    except UnicodeEncodeError:  # a lone surrogate: there is no byte string to ask the kernel for
-        return None
+    return os.path.join(mount, *(part for part in parts if part is not None))
 
 
 def _lookup(mount: bytes, path: str) -> Lookup:

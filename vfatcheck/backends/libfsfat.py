@@ -18,6 +18,7 @@ from typing import Any
 from vfatcheck.backends.base import Capabilities
 from vfatcheck.backends.library import LibraryBackend, MessageSink, describe, listening
 from vfatcheck.model import Kind, Lookup, Message, Reading, SeenEntry, digest
+from vfatcheck.spelling import text_path
 
 NAME = "libfsfat"
 PACKAGE = "libfsfat-python"
@@ -31,7 +32,7 @@ def version_in_process() -> str:
 
 def library_path(path: str) -> str:
     """vfatcheck's `DIR/NAME` as libfsfat spells it, `\\DIR\\NAME` (a name with `\\` is out of reach)."""
-    return "\\" + path.replace("/", "\\")
+    return "\\" + (text_path(path) or path).replace("/", "\\")
 
 
 def _kind(entry: Any) -> Kind:

@@ -25,9 +25,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
+from vfatcheck.backends.commandline import is_directory, quote_path
 from vfatcheck.cache import BuildFailed
 from vfatcheck.errors import UserInputError
 from vfatcheck.model import Kind, Level, Lookup, Message, Reading, SeenEntry
+from vfatcheck.spelling import component, raw_name, spell_bytes
 from vfatcheck.vm import runner, uml
 from vfatcheck.vm.protocol import Listed, View, ViewResult, describe_errno
 from vfatcheck.vm.reads import Failure, Outcome, Shared
@@ -78,20 +80,31 @@ def charset(view: View) -> str:
 
 
 def decode(raw: bytes, codec: str) -> str:
+    """A name the kernel returned, spelled (vfatcheck.spelling): a backslash is `\\x5c`."""
     try:
-        return raw.decode(codec, errors="backslashreplace")
+        return spell_bytes(raw, codec)
     except LookupError:  # a charset Python does not know: keep the bytes visible
-        return raw.decode("utf-8", errors="backslashreplace")
+        return spell_bytes(raw)
+
+
+def decode_path(raw: bytes, codec: str) -> str:
+    """A path the guest was asked to open, spelled component by component."""
+    return "/".join(component(decode(part, codec)) for part in raw.split(b"/"))
 
 
 def encode(view: View, path: str) -> bytes | None:
-    """How a vfat view is asked for `path`; msdos views open what they list instead (None)."""
+    """How a vfat view is asked for the spelled `path` (its bytes, never the escaped text); None
+    when the charset cannot spell it or a component holds a `/`. msdos views open what they list
+    instead (None)."""
     if view.fstype == "msdos":
         return None
     try:
-        return path.encode(charset(view))
-    except (UnicodeEncodeError, LookupError):
+        parts = [raw_name(part, charset(view)) for part in path.split("/")]
+    except LookupError:
         return None
+    if any(part is None or b"/" in part for part in parts):
+        return None
+    return b"/".join(part for part in parts if part is not None)
 
 
 def shared(kernel: uml.Kernel) -> Shared:
@@ -112,7 +125,7 @@ def _paths(entries: Sequence[Listed], codec: str) -> dict[int, str]:
     paths = {0: ""}
     for e in entries:
         parent = paths.get(e.parent, "?")
-        name = decode(e.name, codec)
+        name = component(decode(e.name, codec))
         paths[e.id] = f"{parent}/{name}" if parent else name
     return paths
 
@@ -139,7 +152,7 @@ def _messages(result: ViewResult, paths: dict[int, str]) -> list[Message]:
         if word == "dir-error" and len(rest) == 2:
             where = paths.get(int(rest[0]), "?")
             text = f"reading directory {where or '/'}: {describe_errno(int(rest[1]))}"
-            out.append(Message("error", f"{NAME}-readdir", text, where or None))
+            out.append(Message("error", f"{NAME}-readdir-directory-error", text, where))
         else:
             out.append(Message("warning", f"{NAME}-helper", note))
     return out
@@ -167,7 +180,10 @@ def reading_of(parser: str, version: str, view: View, outcome: Outcome, elapsed:
     else:
         lookups = tuple(
             Lookup(
-                decode(p.path, codec), p.error == 0, p.sha256, describe_errno(p.error) if p.error else None
+                decode_path(p.path, codec),
+                p.error == 0,
+                p.sha256,
+                describe_errno(p.error) if p.error else None,
             )
             for p in outcome.lookups
         )
@@ -255,7 +271,9 @@ class LinuxBackend:
         mount = f"sudo mount -o loop,{self._mount_options()} -t {self.view.fstype} {shlex.quote(image)} /mnt"
         if path is None:
             return f"{mount} && ls -laR /mnt; sudo umount /mnt"
-        return f"{mount} && sha256sum {shlex.quote('/mnt/' + path)}; sudo umount /mnt"
+        target = quote_path(path.rstrip("/"), "/mnt/", charset(self.view))
+        tool = "ls -la" if is_directory(path) else "sha256sum"
+        return f"{mount} && {tool} {target}; sudo umount /mnt"
 
 
 BACKEND = LinuxBackend(NAME, "vfat", ("utf8", "shortname=mixed"))

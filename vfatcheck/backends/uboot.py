@@ -213,25 +213,29 @@ def _probe(boot: _Boot, image: _Image, raws: Sequence[bytes]) -> None:
 
 
 def _lookups(boot: _Boot, image: _Image, expected: Sequence[str]) -> list[Lookup]:
-    raws = {path: b"/" + us.to_uboot(path) for path in expected}
-    passable = {p: r for p, r in raws.items() if not us.unpassable(r)}
-    for path, raw in raws.items():
-        if path not in passable:
-            text = f"{path}: not tried, {us.unpassable(raw)}"
+    """Each path asked for as U-Boot spells a long name (Latin-1, `us.to_uboot`) and, where that
+    differs, as the 8.3 name's OEM bytes (code page 437, what U-Boot compares an 8.3 name with):
+    c47's 8.3 name (bytes E5 E5 E5, sigmas in code page 437) opens so; Latin-1 has no sigma."""
+    asked = {path: us.spellings(path) for path in expected}
+    passable = {p: [r for r in raws if not us.unpassable(r)] for p, raws in asked.items()}
+    for path, raws in asked.items():
+        if not passable[path]:
+            text = f"{path}: not tried, {us.unpassable(raws[0])}"
             image.messages.append(Message("warning", "uboot-lookup-not-tried", text, path))
-    unknown = list(dict.fromkeys(r for r in passable.values() if r not in image.kinds))
-    _probe(boot, image, unknown)
-    _load_all(boot, image, [r for r in dict.fromkeys(passable.values()) if image.kinds.get(r) == "file"])
-    return [_lookup(image, path, raw) for path, raw in passable.items()]
+    every = list(dict.fromkeys(r for raws in passable.values() for r in raws))
+    _probe(boot, image, [r for r in every if r not in image.kinds])
+    _load_all(boot, image, [r for r in every if image.kinds.get(r) == "file"])
+    return [_lookup(image, path, raws) for path, raws in passable.items() if raws]
 
 
-def _lookup(image: _Image, path: str, raw: bytes) -> Lookup:
-    kind = image.kinds.get(raw)
-    if kind == "dir":
-        return Lookup(path, True)
-    if kind == "file" and image.content.get(raw) is not None:
-        return Lookup(path, True, image.content[raw])
-    return Lookup(path, False, error=image.errors.get(raw, "not found"))
+def _lookup(image: _Image, path: str, raws: Sequence[bytes]) -> Lookup:
+    for raw in raws:
+        kind = image.kinds.get(raw)
+        if kind == "dir":
+            return Lookup(path, True)
+        if kind == "file" and image.content.get(raw) is not None:
+            return Lookup(path, True, image.content[raw])
+    return Lookup(path, False, error=image.errors.get(raws[0], "not found"))
 
 
 def _read_image(boot: _Boot, device: int, job: ReadJob, version: str) -> Reading:

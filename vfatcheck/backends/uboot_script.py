@@ -10,11 +10,13 @@ command per item between markers, then `run s` at the prompt.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vfatcheck.model import Kind
+from vfatcheck.spelling import raw_path, unspell
 
 PROMPT = b"=> "
 AUTOBOOT = b"Hit any key to stop autoboot"
@@ -67,6 +69,19 @@ def to_uboot(path: str) -> bytes:
         return path.encode("latin-1")
     except UnicodeEncodeError:
         return path.encode("utf-8", errors="surrogatepass")
+
+
+def spellings(path: str) -> list[bytes]:
+    """The bytes to ask U-Boot for a spelled path (`\\x5c` a backslash, `\\xNN` a byte): as a long
+    name (`to_uboot`), then as 8.3 names in code page 437 when that differs."""
+    text = unspell(path)
+    if text is None:  # raw bytes of a tool's output: asked for as those bytes
+        raw = raw_path(path, "latin-1")
+        return [b"/" + raw] if raw is not None else []
+    out = [b"/" + to_uboot(text)]
+    with contextlib.suppress(UnicodeEncodeError):
+        out.append(b"/" + text.encode("cp437"))
+    return list(dict.fromkeys(out))
 
 
 def unpassable(raw: bytes) -> str | None:
