@@ -6,7 +6,9 @@ no listing of its own (its output is a file system), so there is no recorded out
 
 from __future__ import annotations
 
+import gzip
 import os
+import time
 from pathlib import Path
 
 from tests.harness import (
@@ -24,6 +26,7 @@ from vfatcheck.backends import fusefat
 from vfatcheck.builder import build_image
 from vfatcheck.model import Reading, digest
 
+DATA = Path(__file__).parent / "data" / "fusefat"
 usable = fusefat.BACKEND.available().ok
 needs_fuse = live("fusefat", "fusermount", usable, reason=f"needs fusefat and FUSE: {fusefat.FUSE_HINT}")
 
@@ -181,3 +184,17 @@ def test_live_a_backslash_in_a_long_name_is_asked_for_as_its_byte(tmp_path: Path
     the escaped text `a\\x5cb.c` and reported it unreachable (our bug)."""
     reading = read(backslash_image(tmp_path), [BACKSLASH_PATH])
     assert [(x.path, x.found, x.sha256) for x in reading.lookups] == [(BACKSLASH_PATH, True, digest(b"back"))]
+
+
+@needs_fuse
+def test_live_a_fusefat_that_never_answers_a_readdir_is_ended_at_the_deadline(tmp_path: Path) -> None:
+    """A mutated image (found by the scan fuzz) on which fusefat 0.1a-3 spins in one readdir: the
+    worker waiting on that FUSE request cannot die until the daemon does. Before the fix the read
+    waited for the daemon for minutes, and the dead mount was taken for unmounted and left behind."""
+    image = tmp_path / "hang.img"
+    image.write_bytes(gzip.decompress((DATA / "readdir-hang.img.gz").read_bytes()))
+    mounted, started = our_mounts(), time.monotonic()
+    reading = fusefat.BACKEND.read(image, [], timeout=3)
+    assert time.monotonic() - started < 20
+    assert_timeout(reading)
+    assert our_mounts() <= mounted, "a mount was left behind"

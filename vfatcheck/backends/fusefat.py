@@ -21,6 +21,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -42,6 +43,8 @@ FUSE_HINT = (
 CHUNK = 1 << 20
 MAX_DEPTH = 128  # deeper than any FAT path of 260 characters can go: a directory loop
 MOUNT_POLL = 0.005
+# After the worker's deadline, how long fusefat may still take to answer before it is ended.
+DAEMON_GRACE = 1.0
 # What fusefat or fusermount print when this machine does not let them mount at all.
 NOT_PERMITTED = ("Operation not permitted", "Permission denied", "fuse: device not found", "No such device")
 
@@ -156,10 +159,16 @@ def fuse_usable(device: str = FUSE_DEVICE) -> bool:
 
 
 def is_mounted(mount: Path) -> bool:
+    """Something is mounted on `mount`. Not os.path.ismount: it takes the ENOTCONN of a mount whose
+    daemon is gone for "not mounted"."""
     try:
-        return os.path.ismount(mount)
+        here = os.lstat(mount)
+    except FileNotFoundError:
+        return False
     except OSError:  # "Transport endpoint is not connected": still mounted, the daemon gone
         return True
+    parent = os.lstat(mount.parent)
+    return here.st_dev != parent.st_dev or here.st_ino == parent.st_ino
 
 
 class FusefatBackend:
@@ -213,7 +222,14 @@ class FusefatBackend:
                 if failed is not None:
                     return failed
                 left = proc.time_left(deadline)
-                return proc.run_python(NAME, "", self.module, mount, expected, left, env=self.env)
+                # A worker waiting on a FUSE request that fusefat never answers cannot die of SIGKILL
+                # until the daemon does: end the daemon at the deadline too, which aborts the request.
+                watchdog = threading.Timer(left + DAEMON_GRACE, daemon.end)
+                watchdog.start()
+                try:
+                    return proc.run_python(NAME, "", self.module, mount, expected, left, env=self.env)
+                finally:
+                    watchdog.cancel()
             finally:
                 self._unmount(daemon, mount)
 

@@ -330,6 +330,11 @@ class Background:
     def said(self) -> bytes:
         return self.log.read_bytes() if self.log.exists() else b""
 
+    def end(self) -> None:
+        """End its process group now (also from another thread, e.g. at a deadline)."""
+        if self.process is not None:
+            _end_group(self.process)
+
 
 @contextmanager
 def background(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> Iterator[Background]:
