@@ -53,6 +53,12 @@ def quick_display(raw: bytes, nt_byte: int) -> str:
     """names.short_display(raw, nt_byte), without the per-byte work for plain ASCII names."""
     if raw[0] == 0x20 or raw.translate(None, _PLAIN):
         return short_display(raw, nt_byte)
+    return plain_display(raw, nt_byte)
+
+
+def plain_display(raw: bytes, nt_byte: int) -> str:
+    """The display of 11 bytes already known to be plain ASCII (no lead space): base, dot, extension,
+    each lower-cased by its NT case bit."""
     text = raw.decode("ascii")
     base, ext = text[:8].rstrip(" "), text[8:].rstrip(" ")
     if nt_byte & CASE_LOWER_BASE:
@@ -362,13 +368,7 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
                 and name11[0] not in _SPECIAL_LEADS
                 and not name11.translate(None, legal)
             ):
-                text = name11.decode("ascii")
-                name = text[:8].rstrip(" ")
-                if nt & CASE_LOWER_BASE:
-                    name = name.lower()
-                ext = text[8:].rstrip(" ")
-                if ext:
-                    name = f"{name}.{ext.lower() if nt & CASE_LOWER_EXT else ext}"
+                name = plain_display(name11, nt)
                 positions(index * DIR_ENTRY_SIZE)
                 long_names(None)
                 slots(0)

@@ -14,8 +14,8 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import overload
 
-from vfatcheck.layout.direntry import ATTR_DIRECTORY, CASE_LOWER_BASE, CASE_LOWER_EXT
-from vfatcheck.reader.directory import LEGAL_PLAIN, name_key, quick_display
+from vfatcheck.layout.direntry import ATTR_DIRECTORY
+from vfatcheck.reader.directory import LEGAL_PLAIN, name_key, plain_display, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.volume import FatVolume
@@ -107,16 +107,7 @@ class EntryStore:
         for n in range(start, stop):
             raw, attr, nt, hi, lo, size = unpack(view, records[n] << 5)
             plain = raw[0] not in ODD_LEADS and not raw.translate(None, legal)
-            if plain:
-                text = raw.decode("ascii")
-                shown = text[:8].rstrip(" ")
-                if nt & CASE_LOWER_BASE:
-                    shown = shown.lower()
-                ext = text[8:].rstrip(" ")
-                if ext:
-                    shown = f"{shown}.{ext.lower() if nt & CASE_LOWER_EXT else ext}"
-            else:
-                shown = quick_display(raw, nt)
+            shown = plain_display(raw, nt) if plain else quick_display(raw, nt)
             long_name = longs[n]
             if long_name is None:
                 name, component = shown, shown if plain else path_component(shown)
