@@ -213,21 +213,7 @@ def _verdicts(built: BuiltJob, parser: str, reading: Reading, image: str) -> lis
 def entry_facts(built: BuiltJob) -> list[EntryFacts]:
     """What the findings' traits need of each written entry (vfatcheck.findings.traits)."""
     scaffolding = 0 if built.job.isolated else 1  # the case's own directory of a shared image
-    return [
-        EntryFacts(
-            image=built.job.key,
-            path=e.path,
-            kind=e.kind,
-            long_name=e.long_name if e.lfn_slots else "",
-            short_hex=e.short_hex,
-            nt_byte=e.nt_byte,
-            lfn_slots=e.lfn_slots,
-            depth=max(0, e.path.count("/") - scaffolding),
-            defect=e.defect or "",
-            shown_as=e.shown_as,
-        )
-        for e in built.manifest.entries
-    ]
+    return EntryFacts.of_manifest(built.manifest, built.job.key, scaffolding)
 
 
 def _command(backend: Backend, image: str, row: Verdict, failed: bool) -> str:

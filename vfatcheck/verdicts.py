@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vfatcheck.findings.model import Finding
+    from vfatcheck.model import Manifest
 
 SCHEMA_VERSION = 3
 READABLE_SCHEMA_VERSIONS = (1, 2, 3)  # version-1 and -2 reports (0.1, 0.2) still load, e.g. as a --baseline
@@ -86,6 +87,26 @@ class EntryFacts:
     depth: int  # directories between the entry and its case's root (0: directly in it)
     defect: str = ""
     shown_as: str = "long"  # what a reader following the specification shows: long | short | absent
+
+    @classmethod
+    def of_manifest(cls, manifest: Manifest, image: str, scaffolding: int = 0) -> list[EntryFacts]:
+        """One per entry of `manifest`; `scaffolding`: directories above the case's root (the case's
+        own directory of a shared image), not counted in the depth."""
+        return [
+            cls(
+                image=image,
+                path=e.path,
+                kind=e.kind,
+                long_name=e.long_name if e.lfn_slots else "",
+                short_hex=e.short_hex,
+                nt_byte=e.nt_byte,
+                lfn_slots=e.lfn_slots,
+                depth=max(0, e.path.count("/") - scaffolding),
+                defect=e.defect or "",
+                shown_as=e.shown_as,
+            )
+            for e in manifest.entries
+        ]
 
 
 @dataclass(frozen=True)

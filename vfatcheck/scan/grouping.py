@@ -12,23 +12,6 @@ from vfatcheck.scan.disagree import FORM
 from vfatcheck.verdicts import EntryFacts, ParserInfo, RunReport, Verdict
 
 
-def entry_facts(manifest: Manifest, image: str) -> list[EntryFacts]:
-    return [
-        EntryFacts(
-            image=image,
-            path=e.path,
-            kind=e.kind,
-            long_name=e.long_name if e.lfn_slots else "",
-            short_hex=e.short_hex,
-            nt_byte=e.nt_byte,
-            lfn_slots=e.lfn_slots,
-            depth=e.path.count("/"),
-            shown_as=e.shown_as,
-        )
-        for e in manifest.entries
-    ]
-
-
 def findings(
     manifest: Manifest, rows: Sequence[Verdict], image: str, parsers: Sequence[ParserInfo]
 ) -> tuple[Finding, ...]:
@@ -42,7 +25,7 @@ def findings(
         parsers=tuple(parsers),
         cases=(),
         results=keyed,
-        entries=tuple(entry_facts(manifest, image)),
+        entries=tuple(EntryFacts.of_manifest(manifest, image)),
     )
     return group(report)
 
