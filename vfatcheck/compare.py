@@ -510,9 +510,14 @@ def compare(
     case_of: Callable[[str], str],
     form: str,
     fat: int,
+    expected: Sequence[Expected] | None = None,
 ) -> list[Verdict]:
-    """One row per manifest entry (manifest order), then one `extra` row per unmatched seen entry."""
-    expected = expected_entries(manifest, capabilities.short_names_only)
+    """One row per manifest entry (manifest order), then one `extra` row per unmatched seen entry.
+
+    `expected`: the manifest's `expected_entries` for these capabilities, when the caller compares one
+    manifest with many readings and has it already."""
+    if expected is None:
+        expected = expected_entries(manifest, capabilities.short_names_only)
     meta = _RowMeta(reading, case_of, form, fat)
     if reading.status != "ok":
         verdict = FAILED.get(reading.status, "parser-error")

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from vfatcheck.backends import batch_size, get, safe_read_batch
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Backend, ReadJob
 from vfatcheck.builder import BuiltImage, build_image
 from vfatcheck.cases import Case, case_dir
-from vfatcheck.compare import compare, expected_paths
+from vfatcheck.compare import Expected, compare, expected_entries, expected_paths
 from vfatcheck.errors import UserInputError
 from vfatcheck.findings import group
 from vfatcheck.model import FORMS, Item, Manifest, Reading
@@ -195,12 +195,30 @@ def read_tasks(built_jobs: Sequence[BuiltJob], parsers: Sequence[str]) -> list[t
     return tasks + sorted(singles, key=lambda task: by_size[id(task[0][0])])
 
 
-def _verdicts(built: BuiltJob, parser: str, reading: Reading, image: str) -> list[Verdict]:
+class _ExpectedViews:
+    """Each image's expected entries, computed once per view (long names, or 8.3 names only) rather
+    than once per parser that reads the image."""
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[str, bool], list[Expected]] = {}
+
+    def of(self, built: BuiltJob, short_only: bool) -> list[Expected]:
+        key = (built.job.key, short_only)
+        if key not in self._views:
+            self._views[key] = expected_entries(built.manifest, short_only)
+        return self._views[key]
+
+
+def _verdicts(
+    built: BuiltJob, parser: str, reading: Reading, image: str, views: _ExpectedViews | None = None
+) -> list[Verdict]:
     """The rows of one image and parser, each problem with the command that shows it (`image` is how
     the commands name the image file)."""
     job = built.job
     backend = get(parser)
-    rows = compare(built.manifest, reading, backend.capabilities, case_resolver(job), job.form, job.fat)
+    caps = backend.capabilities
+    expected = (views or _ExpectedViews()).of(built, caps.short_names_only)
+    rows = compare(built.manifest, reading, caps, case_resolver(job), job.form, job.fat, expected)
     if not job.isolated:
         # the case directories are scaffolding, not part of any case: their own rows would colour every
         # cell of a parser that shows 8.3 names differently; their children still carry any real problem
@@ -349,22 +367,28 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
                 clock.total -= len(available)  # nothing the kernel could write: no image to read
                 continue
             built_jobs.append(built)
-        tasks = read_tasks(built_jobs, available)
-        readings: dict[tuple[str, str], Reading] = {}
-        for batch in pool.map(lambda t: _read(t[0], t[1], config.timeout, clock), tasks):
-            readings.update({(built.job.key, parser): reading for built, parser, reading in batch})
+        views = _ExpectedViews()
+        judged: dict[tuple[str, str], tuple[list[Verdict], list[ImageWarning]]] = {}
+        tasks = [
+            pool.submit(_read, images, parser, config.timeout, clock)
+            for images, parser in read_tasks(built_jobs, available)
+        ]
+        for task in as_completed(tasks):  # each reading is judged while the others are still being read
+            for built, parser, reading in task.result():
+                image = str(built.path.absolute()) if config.keep else built.path.name
+                rows = _verdicts(built, parser, reading, image, views)
+                judged[built.job.key, parser] = rows, image_warnings(built, parser, reading, image)
         warnings: list[ImageWarning] = []
         for built in built_jobs:  # rows in image order, then parser order, however the reads were grouped
-            image = str(built.path.absolute()) if config.keep else built.path.name
             for parser in available:
-                reading = readings[built.job.key, parser]
-                results += _verdicts(built, parser, reading, image)
-                warnings += image_warnings(built, parser, reading, image)
+                rows, said = judged[built.job.key, parser]
+                results += rows
+                warnings += said
         for built in built_jobs:
             for parser in missing:
                 hint = get(parser).available().hint
                 reading = Reading(parser, "", "unavailable", detail=hint)
-                results += _verdicts(built, parser, reading, built.path.name)
+                results += _verdicts(built, parser, reading, built.path.name, views)
     cases = tuple(CaseInfo(c.id, c.group, c.reason) for c in config.cases)
     if any(r.case == OUTSIDE_CASES for r in results):
         cases += (CaseInfo(OUTSIDE_CASES, "image", "entries a parser shows outside every case directory"),)
