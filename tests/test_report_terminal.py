@@ -149,11 +149,14 @@ def test_cosmetic_summarised_not_listed(report: RunReport) -> None:
 def test_timings_only_when_asked(report: RunReport) -> None:
     assert "Time per parser" not in render_terminal(report, color=False)
     text = render_terminal(report, color=False, timings=True)
-    table = text.split("Time per parser (seconds):\n")[1].splitlines()
-    rows = [line.split() for line in table]
-    assert [name for name, _ in rows[:-1]] == [p.name for p in sorted(PARSERS, key=lambda p: -p.seconds)]
-    assert rows[-1][0] == "total"
-    assert float(rows[-1][1]) == pytest.approx(sum(p.seconds for p in PARSERS), abs=0.01)
+    block = text.split("Time per parser (seconds, ")[1].split("\n\n")[0]
+    total, listed = block.replace("\n", " ").strip().split(" in all): ")
+    pairs = [item.rsplit(" ", 1) for item in listed.split(", ")]
+    assert [name for name, _ in pairs] == [p.name for p in sorted(PARSERS, key=lambda p: -p.seconds)]
+    assert [float(s) for _, s in pairs] == pytest.approx(
+        [p.seconds for p in sorted(PARSERS, key=lambda p: -p.seconds)], abs=0.01
+    )
+    assert float(total) == pytest.approx(sum(p.seconds for p in PARSERS), abs=0.01)
 
 
 def test_max_problems_says_how_many_are_left_out(report: RunReport) -> None:

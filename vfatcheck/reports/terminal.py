@@ -69,7 +69,7 @@ def render_terminal(
         _all_findings(report.findings, paint, width, vocabulary),
     ]
     if timings:
-        parts.append(_timings(grid))
+        parts.append(_timings(grid, width))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -85,7 +85,7 @@ def _short(
     ]
     tail = [_mild_counts(report, vocabulary)]
     if timings:
-        tail.append(_timings(grid))
+        tail.append(_timings(grid, width))
     used = sum(p.count("\n") + 2 for p in parts + tail if p)
     room = TARGET_LINES - used - 3
     parts.append(findings_section(report.findings, paint, dict(vocabulary.codes), width, room))
@@ -307,10 +307,11 @@ def _image_warnings(report: RunReport, width: int) -> str:
     return "\n".join(lines)
 
 
-def _timings(grid: Grid) -> str:
+def _timings(grid: Grid, width: int) -> str:
+    """The seconds each parser's readings took, slowest first, filled to the width (a line each would
+    be a third of the default run's output)."""
     ordered = sorted(grid.parsers, key=lambda p: -p.seconds)
-    name_width = max([len("total"), *(display_width(clean(p.name)) for p in ordered)])
-    lines = ["Time per parser (seconds):"]
-    lines += [f"  {fit(clean(p.name), name_width)}  {p.seconds:9.2f}" for p in ordered]
-    lines.append(f"  {fit('total', name_width)}  {sum(p.seconds for p in ordered):9.2f}")
-    return "\n".join(lines)
+    total = sum(p.seconds for p in ordered)
+    items = ", ".join(f"{clean(p.name)} {p.seconds:.2f}" for p in ordered)
+    head = f"Time per parser (seconds, {total:.2f} in all): "
+    return textwrap.fill(head + items, max(40, width), break_on_hyphens=False, break_long_words=False)
