@@ -321,3 +321,31 @@ def test_opening_a_finding_marks_the_cells_it_explains(tmp_path: Path) -> None:
     panel = text.split('<aside id="evidence"', 1)[1].split("</aside>", 1)[0]
     assert panel.startswith(">") and finding.id in panel
     assert panel.count(f'<td class="v-{finding.verdict}">{finding.verdict}</td>') == len(finding.rows)
+
+
+def test_a_reproducers_dump_marks_exactly_the_invalid_83_bytes() -> None:
+    from vfatcheck.builder import build_image
+    from vfatcheck.model import Item
+    from vfatcheck.reports.html_findings import dump_html
+    from vfatcheck.repro.hexdump import directory_dump, invalid_bytes
+
+    data = build_image([Item("Long File Name.txt", content=b"x")], fat=12, form="nodual").data
+    dump = directory_dump(data)
+    page = dump_html(dump)
+    name_line = next(line for line in page.split("\n") if "DIR_Name" in line and "<mark>" in line)
+    marked = re.findall(r"<mark>([0-9a-f]{2})</mark>", name_line)
+    hexes = re.sub(r"<mark>([0-9a-f]{2})</mark>", r"\1", name_line).split("DIR_Name ")[1].split()[:11]
+    name11 = bytes(int(h, 16) for h in hexes)
+    assert marked and marked == [hexes[i] for i in invalid_bytes(name11)]
+    assert page.count("<mark>") == dump.count("^^")  # the LFN slots' and dot entries' lines are unmarked
+
+
+def test_the_dumps_of_reproducers_go_into_their_parsers_sections() -> None:
+    report = run_report()
+    first = report.findings[0]
+    line = "0x00000600 #1  DIR_Name 0b 41"
+    dump = f"{line}\n{' ' * line.index('0b')}^^\n"
+    page = render_html(report, dumps={first.id: dump})
+    section = page.split(f'id="parser-{first.parser}"')[1].split("</section>")[0]
+    assert "<details>" in section and "<mark>0b</mark> 41" in section
+    assert page.count("<details>") == 1

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from vfatcheck import cases, pipeline, producers
@@ -161,6 +162,16 @@ def write_report(path: Path, text: str) -> None:
     path.write_bytes(gzip.compress(data, mtime=0) if path.name.endswith(".gz") else data)
 
 
+def reproducer_dumps(report: RunReport) -> dict[str, str]:
+    """Each reproducer folder's annotated directory entries, for the HTML report."""
+    dumps = {}
+    for f in report.findings:
+        entries = Path(f.reproducer) / "entries.txt" if f.reproducer else None
+        if entries is not None and entries.is_file():
+            dumps[f.id] = entries.read_text(encoding="utf-8", errors="replace")
+    return dumps
+
+
 def load_baseline(path: Path | None, load: Callable[[str], RunReport] = load_report) -> RunReport | None:
     if path is None:
         return None
@@ -222,7 +233,13 @@ def run(args: argparse.Namespace) -> int:
 
         report = write_reproducers(report, config, args.repro)
     print(render_terminal(report, color=color, width=width, timings=args.timings, verbose=args.verbose))
-    for path, render in ((args.json, render_json), (args.junit, render_junit), (args.html, render_html)):
+    dumps = reproducer_dumps(report) if args.repro is not None and args.html is not None else {}
+    renders = (
+        (args.json, render_json),
+        (args.junit, render_junit),
+        (args.html, partial(render_html, dumps=dumps)),
+    )
+    for path, render in renders:
         if path is not None:
             write_report(path, render(report))
     if baseline is None:

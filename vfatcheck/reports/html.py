@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from vfatcheck.reports.html_assets import SCRIPT, css
@@ -35,7 +36,10 @@ def cell_id(row: int, column: int) -> str:
     return f"r{row}c{column}"
 
 
-def render_html(report: RunReport, vocabulary: Vocabulary = READ) -> str:
+def render_html(
+    report: RunReport, vocabulary: Vocabulary = READ, dumps: Mapping[str, str] | None = None
+) -> str:
+    """The whole page; `dumps`: finding id -> the annotated directory entries of its reproducer."""
     grid = build_grid(report, vocabulary)
     evidence: dict[str, dict[str, Any]] = {}
     body = [
@@ -46,7 +50,7 @@ def render_html(report: RunReport, vocabulary: Vocabulary = READ) -> str:
         _grid(grid, evidence),
         _legend(vocabulary),
         _parsers(report, grid),
-        parser_sections(report.findings, {p.name: p.version for p in report.parsers}),
+        parser_sections(report.findings, {p.name: p.version for p in report.parsers}, dumps),
         _image_warnings(report),
         _evidence_panel(),
     ]

@@ -48,6 +48,8 @@ tr.finding { cursor: pointer; }
 tr.finding.open td { background: #e3f2fd; }
 tr.finding td[class^="v-"] { white-space: nowrap; }
 #grid.marking td.cell:not(.hit) { opacity: 0.3; }
+pre.hexdump { font-size: 0.85em; overflow-x: auto; }
+pre.hexdump mark { background: #fbb; color: #600; }
 #grid td.cell.hit { outline: 3px solid #000; outline-offset: -2px; }
 section.parser h3 small { font-weight: normal; color: #666; }
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from vfatcheck.findings import UNEXPLAINED, Finding
@@ -91,8 +92,43 @@ def findings_html(findings: tuple[Finding, ...]) -> str:
     return f'<section id="findings">\n<h2>Findings</h2>\n{intro}\n{_table(rows, True)}\n</section>'
 
 
-def parser_sections(findings: tuple[Finding, ...], versions: dict[str, str]) -> str:
-    """One section per parser with findings: its findings, their upstream and reproducer links."""
+def dump_html(dump: str) -> str:
+    """A reproducer's annotated hex dump (vfatcheck.repro.hexdump) as <pre>, each byte that a `^^`
+    line below it calls invalid in an 8.3 name wrapped in <mark>."""
+    lines = dump.rstrip("\n").split("\n")
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        below = lines[n + 1] if n + 1 < len(lines) else ""
+        if "^^" not in below or "^^" in line:
+            out.append(esc(line))
+            continue
+        marked = {i for i in range(len(below) - 1) if below[i : i + 2] == "^^"}
+        parts, i = [], 0
+        while i < len(line):
+            if i in marked:
+                parts.append(f"<mark>{esc(line[i : i + 2])}</mark>")
+                i += 2
+            else:
+                parts.append(esc(line[i]))
+                i += 1
+        out.append("".join(parts))
+    return '<pre class="hexdump">' + "\n".join(out) + "</pre>"
+
+
+def _dump(f: Finding, dumps: Mapping[str, str]) -> str:
+    if f.id not in dumps:
+        return ""
+    return (
+        f"<details><summary>{esc(f.id)}: the directory entries of its reproducer, invalid 8.3 bytes "
+        f"marked</summary>{dump_html(dumps[f.id])}</details>"
+    )
+
+
+def parser_sections(
+    findings: tuple[Finding, ...], versions: dict[str, str], dumps: Mapping[str, str] | None = None
+) -> str:
+    """One section per parser with findings: its findings, their upstream and reproducer links, and
+    (`dumps`: finding id -> its reproducer's entries.txt) the annotated directory entries."""
     by_parser: dict[str, list[tuple[int, Finding]]] = defaultdict(list)
     for n, f in enumerate(findings):
         by_parser[f.parser].append((n, f))
@@ -100,9 +136,10 @@ def parser_sections(findings: tuple[Finding, ...], versions: dict[str, str]) -> 
     for parser, found in by_parser.items():
         rows = [_row(n, f, False) for n, f in found]
         version = versions.get(parser) or found[0][1].parser_version
+        hexdumps = "".join(_dump(f, dumps or {}) for _n, f in found)
         parts.append(
             f'<section class="parser" id="parser-{esc(parser)}">\n<h3>{esc(parser)} '
-            f"<small>{esc(version)}</small></h3>\n{_table(rows, False)}\n</section>"
+            f"<small>{esc(version)}</small></h3>\n{_table(rows, False)}\n{hexdumps}</section>"
         )
     if not parts:
         return ""
