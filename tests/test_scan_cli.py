@@ -236,3 +236,24 @@ def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(broken)
     assert doc["volumes"][0]["forms"]["directories"][0]["pairs"][0]["dummies"] is True
+
+
+def test_the_terminal_lists_at_most_200_rows_a_section_and_counts_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue-14 input (a directory cluster copied 1,500 times): 10,002 anomalies and 24,000 pairs
+    of identical 11-byte names, which the terminal once printed in full (24,215 lines)."""
+    image = tmp_path / "copied.img"
+    regression = (
+        Path(__file__).parent / "fuzz" / "regressions" / "issue14-directory-cluster-copied-1500-times.img.gz"
+    )
+    image.write_bytes(gzip.decompress(regression.read_bytes()))
+    capsys.readouterr()
+    doc = scan_json(tmp_path, image, "--parsers", QUICK)
+    lines = capsys.readouterr().out.splitlines()
+    volume = doc["volumes"][0]
+    pairs = sum(len(d["pairs"]) for d in volume["forms"]["directories"])
+    assert len(volume["anomalies"]) > 200 and pairs > 200
+    assert len(lines) < 500
+    more = [int(line.split()[2]) for line in lines if line.lstrip().startswith("... and ")]
+    assert sorted(more) == sorted([len(volume["anomalies"]) - 200, pairs - 200])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from vfatcheck.backends.base import Capabilities
@@ -61,6 +61,7 @@ class _Context:
     unique_sha: dict[str, str]  # sha256 -> manifest path, for contents only one entry has
     lookups: dict[str, list[Lookup]]  # lookup path -> its lookups
     dir_errors: dict[str, str]  # seen directory path -> what the parser said when it failed there
+    said: dict[tuple[str, str], list[tuple[int, str]]]  # (code, path) -> (place, text) of its Messages
 
 
 def _context(expected: Sequence[Expected], reading: Reading, capabilities: Capabilities) -> _Context:
@@ -73,10 +74,14 @@ def _context(expected: Sequence[Expected], reading: Reading, capabilities: Capab
     for x in reading.lookups:
         lookups.setdefault(x.path, []).append(x)
     errors: dict[str, str] = {}
-    for m in reading.messages:
+    said: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for place, m in enumerate(reading.messages):
         if m.level == "error" and m.code.endswith(DIRECTORY_ERROR) and m.path is not None:
             errors.setdefault(m.path.strip("/"), m.text)
-    return _Context(reading, capabilities, {e.manifest_path: e for e in expected}, unique, lookups, errors)
+        if m.path:
+            said.setdefault((m.code, m.path.lstrip("/")), []).append((place, m.text))
+    by_path = {e.manifest_path: e for e in expected}
+    return _Context(reading, capabilities, by_path, unique, lookups, errors, said)
 
 
 _NOT_AN_ESCAPE = re.compile(r"\\(?!x[0-9a-f]{2}|ud[89a-f][0-9a-f]{2})")
@@ -108,6 +113,13 @@ def _fold(text: str) -> str:
     return text.casefold()
 
 
+def _same(text: str) -> str:
+    return text
+
+
+_Key = Callable[[str], str]
+
+
 def seen_parent(seen: SeenEntry) -> str:
     """The directory part of a seen path; a name may itself hold '/' (a dummy 8.3 name shown raw)."""
     if seen.path == seen.name:
@@ -126,6 +138,8 @@ class _Matcher:
         self.children: dict[str, list[int]] = {}
         for index, entry in enumerate(self.seen):
             self.children.setdefault(seen_parent(entry), []).append(index)
+        # (directory, key) -> key of a name -> that directory's entries with it, last first
+        self._by_key: dict[tuple[str, _Key], dict[str, list[int]]] = {}
 
     def free(self, directory: str) -> list[int]:
         return [i for i in self.children.get(directory, []) if i not in self.claimed]
@@ -137,6 +151,27 @@ class _Matcher:
                 return self.seen[index]
         return None
 
+    def take_named(self, directory: str, key: _Key, accepted: Collection[str]) -> SeenEntry | None:
+        """`take` with the test `key(name) in accepted`, through an index of the directory by `key`:
+        the same entry, without a pass over every sibling (a hostile directory holds 65,536)."""
+        index = self._by_key.get((directory, key))
+        if index is None:
+            index = {}
+            for i in reversed(self.children.get(directory, [])):
+                index.setdefault(key(self.seen[i].name), []).append(i)
+            self._by_key[(directory, key)] = index
+        first: int | None = None
+        for name in accepted:
+            stack = index.get(name)
+            while stack and stack[-1] in self.claimed:
+                stack.pop()
+            if stack and (first is None or stack[-1] < first):
+                first = stack[-1]
+        if first is None:
+            return None
+        self.claimed.add(first)
+        return self.seen[first]
+
     def leftovers(self) -> list[SeenEntry]:
         return [s for i, s in enumerate(self.seen) if i not in self.claimed]
 
@@ -147,7 +182,7 @@ class _Match:
     problems: tuple[Found, ...]
 
 
-Rule = tuple[Callable[[SeenEntry], bool], Found | None]
+Rule = tuple[_Key, Collection[str], Found | None]  # a seen name passes when its key is accepted
 
 
 def _pass_rules(e: Expected) -> list[Rule]:
@@ -157,25 +192,17 @@ def _pass_rules(e: Expected) -> list[Rule]:
     nfc = {_nfc(n) for n in names}
     folded = {_fold(n) for n in names}
     rules: list[Rule] = [
-        (lambda s: s.name in names, None),
-        (lambda s: s.name in other, Found("cosmetic", _other_codepage(e, other))),
-        (
-            lambda s: _nfc(s.name) in nfc,
-            Found("mangled", "normalisation: shown in another Unicode normal form"),
-        ),
+        (_same, names, None),
+        (_same, set(other), Found("cosmetic", _other_codepage(e, other))),
+        (_nfc, nfc, Found("mangled", "normalisation: shown in another Unicode normal form")),
     ]
     if e.shown_as == "long" and e.lfn_slots > 0:
-        shorts = {*e.short_names, *other}
-        rules.append((lambda s: s.name in shorts, Found("mangled", _LOST)))
-    rules.append(
-        (lambda s: _fold(s.name) in folded, Found("case-changed", "shown with different letter case"))
-    )
+        rules.append((_same, {*e.short_names, *other}, Found("mangled", _LOST)))
+    rules.append((_fold, folded, Found("case-changed", "shown with different letter case")))
     if e.shown_as == "long" and e.lfn_slots > 0:
-        shorts_folded = {_fold(n) for n in (*e.short_names, *other)}
-        rules.append((lambda s: _fold(s.name) in shorts_folded, Found("mangled", _LOST)))
+        rules.append((_fold, {_fold(n) for n in (*e.short_names, *other)}, Found("mangled", _LOST)))
     if e.shown_as == "short":
-        longs = {_nfc(n) for n in e.long_names}
-        rules.append((lambda s: _nfc(s.name) in longs, _dropped_name_shown(e)))
+        rules.append((_nfc, {_nfc(n) for n in e.long_names}, _dropped_name_shown(e)))
     return rules
 
 
@@ -210,8 +237,8 @@ def _match_group(
         for e in present:
             if e.manifest_path in result or rank >= len(rules[e.manifest_path]):
                 continue
-            test, problem = rules[e.manifest_path][rank]
-            seen = matcher.take(directory, test)
+            key, accepted, problem = rules[e.manifest_path][rank]
+            seen = matcher.take_named(directory, key, accepted)
             if seen is not None:
                 result[e.manifest_path] = _Match(seen, (problem,) if problem else ())
     unmatched = [e for e in present if e.manifest_path not in result]
@@ -356,21 +383,22 @@ def _lookup(e: Expected, seen: SeenEntry | None, ctx: _Context) -> list[Found]:
     return [f for x in opened[:1] for f in _content(e, x.sha256, None, ctx, "opened")]
 
 
-def _said(e: Expected, seen: SeenEntry | None, reading: Reading, code: str) -> list[str]:
-    """The texts of the reading's Messages with `code` about this entry (by any of its paths)."""
+def _said(e: Expected, seen: SeenEntry | None, ctx: _Context, code: str) -> list[str]:
+    """The texts of the reading's Messages with `code` about this entry (by any of its paths), in the
+    reading's order."""
     paths = {e.path, e.manifest_path} | ({seen.path} if seen else set())
-    return [m.text for m in reading.messages if m.code == code and m.path and m.path.lstrip("/") in paths]
+    return [text for _, text in sorted(m for p in paths for m in ctx.said.get((code, p), ()))]
 
 
-def _fsck(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
-    modify = [Found(FSCK_CODE, f"fsck.fat would repair it: {t}") for t in _said(e, seen, reading, FSCK_CODE)]
-    restore = _said(e, seen, reading, FSCK_RESTORE)
+def _fsck(e: Expected, seen: SeenEntry | None, ctx: _Context) -> list[Found]:
+    modify = [Found(FSCK_CODE, f"fsck.fat would repair it: {t}") for t in _said(e, seen, ctx, FSCK_CODE)]
+    restore = _said(e, seen, ctx, FSCK_RESTORE)
     return modify + [Found(FSCK_RESTORE, f"fsck.fat would restore it: {t}") for t in restore]
 
 
-def _rewritten(e: Expected, seen: SeenEntry | None, reading: Reading) -> list[Found]:
-    texts = _said(e, seen, reading, REWRITE_CODE)
-    return [Found("mangled", f"{reading.parser} rewrote it: {text}") for text in texts]
+def _rewritten(e: Expected, seen: SeenEntry | None, ctx: _Context) -> list[Found]:
+    texts = _said(e, seen, ctx, REWRITE_CODE)
+    return [Found("mangled", f"{ctx.reading.parser} rewrote it: {text}") for text in texts]
 
 
 def _unspellable(e: Expected, ctx: _Context) -> str | None:
@@ -421,11 +449,11 @@ def _judge(e: Expected, match: _Match, ctx: _Context, place: _Place) -> tuple[li
         found.append(_missing(e, place, ctx))
     else:
         found += _checks(e, seen, ctx)
-    found += _rewritten(e, seen, ctx.reading)
+    found += _rewritten(e, seen, ctx)
     limit = _unspellable(e, ctx)
     if limit is not None and any(f.verdict in ("missing", "unreachable", "mangled") for f in found):
         found = _explain(found, [Found("unspellable", limit)])
-    fsck = _fsck(e, seen, ctx.reading)
+    fsck = _fsck(e, seen, ctx)
     if fsck:  # the repair explains every other difference of this entry
         found = _explain(found, fsck)
     return found, seen.path if seen else ""

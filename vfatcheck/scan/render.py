@@ -20,6 +20,11 @@ def _where(path: str | None) -> str:
     return "volume" if path is None else (clean(path) or "root directory")
 
 
+def _more(shown: int, total: int, indent: str = "  ") -> Iterator[str]:
+    if total > shown:
+        yield f"{indent}... and {total - shown} more (the JSON and HTML reports list them all)"
+
+
 def _percent(p: float) -> str:
     return f"{p:.3g}" if p >= 1e-3 else f"{p:.2e}"
 
@@ -50,13 +55,15 @@ def _forms(stats: FormStats) -> Iterator[str]:
         f"{nt.efs_with_0x20} EFS with 0x20 set by Windows (padding bits 0xE4, not the patch), "
         f"{nt.unexplained_0x20} other 0x20, {nt.case_bits} NT case bits, {nt.other_bits} other bits"
     )
-    for d in stats.directories:
+    for d in stats.directories[:LISTED]:
         groups = ", ".join(f"{n} {g}" for g, n in d.groups.items()) or "no dummies"
         yield f"  dummies in {_where(d.path)}: {groups}; collision probability {_percent(d.probability)}"
-        for pair in d.pairs:
+        for pair in d.pairs[:LISTED]:
             risk = " (Windows XP bluescreen / chkdsk rename risk)" if pair.dummies else ""
             names = f"{clean(pair.first)!r} and {clean(pair.second)!r}"
             yield f"    identical 11 bytes {pair.short_hex}: {names}{risk}"
+        yield from _more(LISTED, len(d.pairs), "    ")
+    yield from _more(LISTED, len(stats.directories))
 
 
 def volume_lines(v: VolumeScan) -> Iterator[str]:
@@ -81,12 +88,14 @@ def volume_lines(v: VolumeScan) -> Iterator[str]:
         agree = [view.parser for view in d.views if view.verdict == "ok" and view.parser != "reference"]
         if agree:
             yield f"    as the reference: {', '.join(agree)}"
+    yield from _more(LISTED, len(v.disagreements))
     yield f"{len(v.anomalies)} anomalies of the reference reader:"
     for a in v.anomalies[:LISTED]:
         at = f" @{a.offset}" if a.offset is not None else ""
         where = directory_of(a)
         inside = f" in {_where(where)}" if where is not None and where != a.path else ""
         yield f"  {a.code}  {_where(a.path)}{inside}{at}: {clean(a.detail)}"
+    yield from _more(LISTED, len(v.anomalies))
     yield from _forms(v.forms)
     if not v.fsck.ran:
         yield f"fsck.fat -a: not run ({clean(v.fsck.detail)})"
@@ -94,10 +103,12 @@ def volume_lines(v: VolumeScan) -> Iterator[str]:
         yield f"fsck.fat {v.fsck.version} -a would change {len(v.fsck.losses)} thing(s):"
         for loss in v.fsck.losses[:LISTED]:
             yield f"  {loss.kind}  {_where(loss.path)}: {clean(loss.detail)}"
+        yield from _more(LISTED, len(v.fsck.losses))
     if v.findings:
         yield f"{len(v.findings)} finding(s):"
         for f in v.findings[:LISTED]:
             yield f"  {f.get('parser')} {f.get('parser_version')}: {clean(str(f.get('description')))}"
+        yield from _more(LISTED, len(v.findings))
     if v.repro:
         yield f"reproducer folder: {clean(v.repro)}"
 
