@@ -7,8 +7,6 @@ shows, and every spelling that counts, is vfatcheck.expected's.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -25,10 +23,19 @@ from vfatcheck.expected import (
 from vfatcheck.layout.direntry import CASE_LOWER_BASE, CASE_LOWER_EXT
 from vfatcheck.model import Lookup, Manifest, Reading, SeenEntry
 from vfatcheck.reader.names import valid_83
+from vfatcheck.seen import LISTED_PATH, Key, Matcher, fold, nfc, same, seen_parent
 from vfatcheck.spelling import has_surrogate, raw_path, spell_text
 from vfatcheck.verdicts import SEVERITY, Verdict
 
-__all__ = ["CODEPAGES", "Expected", "compare", "expected_entries", "expected_paths", "short_display"]
+__all__ = [
+    "CODEPAGES",
+    "Expected",
+    "compare",
+    "expected_entries",
+    "expected_paths",
+    "seen_parent",
+    "short_display",
+]
 
 FAILED = {
     "crash": "parser-crash",
@@ -43,7 +50,6 @@ REWRITE_CODE = "entry-rewritten"  # a rewriter (fatsort) changed the entry's byt
 # parser raised or failed while listing that directory (docs/verdicts.md, rule 5).
 DIRECTORY_ERROR = "directory-error"
 _LOST = "long name lost: shown by its short name"
-LISTED_PATH = "listed-path"  # the path as the back-end gave it, on an entry compare had to respell
 
 
 @dataclass(frozen=True)
@@ -84,125 +90,33 @@ def _context(expected: Sequence[Expected], reading: Reading, capabilities: Capab
     return _Context(reading, capabilities, by_path, unique, lookups, errors, said)
 
 
-_NOT_AN_ESCAPE = re.compile(r"\\(?!x[0-9a-f]{2}|ud[89a-f][0-9a-f]{2})")
-
-
-def _respelled(text: str) -> str:
-    """Spelling for a name a back-end handed over unspelled: lone surrogate code points as `\\uXXXX`,
-    a backslash that starts no escape as `\\x5c` (vfatcheck.spelling)."""
-    text = "".join(spell_text(ch) if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
-    return _NOT_AN_ESCAPE.sub(r"\\x5c", text)
-
-
-def cleaned(seen: SeenEntry) -> SeenEntry:
-    """The entry in vfatcheck's spelling, in case its back-end does not follow it: a `/` inside the
-    name too becomes `\\x2f`, so that the path's last component is the name."""
-    name = _respelled(seen.name).replace("/", "\\x2f")
-    parent = _respelled(seen_parent(seen))
-    path = f"{parent}/{name}" if parent else name
-    if path == seen.path:
-        return seen
-    return replace(seen, name=name, path=path, extra={**seen.extra, LISTED_PATH: seen.path})
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
-def _fold(text: str) -> str:
-    return text.casefold()
-
-
-def _same(text: str) -> str:
-    return text
-
-
-_Key = Callable[[str], str]
-
-
-def seen_parent(seen: SeenEntry) -> str:
-    """The directory part of a seen path; a name may itself hold '/' (a dummy 8.3 name shown raw)."""
-    if seen.path == seen.name:
-        return ""
-    if seen.path.endswith("/" + seen.name):
-        return seen.path[: -len(seen.name) - 1]
-    return seen.path.rpartition("/")[0]
-
-
-class _Matcher:
-    """Pairs expected entries with seen ones, directory by directory, parents first."""
-
-    def __init__(self, seen: Sequence[SeenEntry]) -> None:
-        self.seen = [cleaned(s) for s in seen if s.name not in (".", "..")]
-        self.claimed: set[int] = set()
-        self.children: dict[str, list[int]] = {}
-        for index, entry in enumerate(self.seen):
-            self.children.setdefault(seen_parent(entry), []).append(index)
-        # (directory, key) -> key of a name -> that directory's entries with it, last first
-        self._by_key: dict[tuple[str, _Key], dict[str, list[int]]] = {}
-
-    def free(self, directory: str) -> list[int]:
-        return [i for i in self.children.get(directory, []) if i not in self.claimed]
-
-    def take(self, directory: str, test: Callable[[SeenEntry], bool]) -> SeenEntry | None:
-        for index in self.free(directory):
-            if test(self.seen[index]):
-                self.claimed.add(index)
-                return self.seen[index]
-        return None
-
-    def take_named(self, directory: str, key: _Key, accepted: Collection[str]) -> SeenEntry | None:
-        """`take` with the test `key(name) in accepted`, through an index of the directory by `key`:
-        the same entry, without a pass over every sibling (a hostile directory holds 65,536)."""
-        index = self._by_key.get((directory, key))
-        if index is None:
-            index = {}
-            for i in reversed(self.children.get(directory, [])):
-                index.setdefault(key(self.seen[i].name), []).append(i)
-            self._by_key[(directory, key)] = index
-        first: int | None = None
-        for name in accepted:
-            stack = index.get(name)
-            while stack and stack[-1] in self.claimed:
-                stack.pop()
-            if stack and (first is None or stack[-1] < first):
-                first = stack[-1]
-        if first is None:
-            return None
-        self.claimed.add(first)
-        return self.seen[first]
-
-    def leftovers(self) -> list[SeenEntry]:
-        return [s for i, s in enumerate(self.seen) if i not in self.claimed]
-
-
 @dataclass(frozen=True)
 class _Match:
     seen: SeenEntry | None
     problems: tuple[Found, ...]
 
 
-Rule = tuple[_Key, Collection[str], Found | None]  # a seen name passes when its key is accepted
+Rule = tuple[Key, Collection[str], Found | None]  # a seen name passes when its key is accepted
 
 
 def _pass_rules(e: Expected) -> list[Rule]:
     """The name tests, strictest first, each with the problem a match by it means."""
     names = set(e.names)
     other = dict((n, cp) for cp, n in e.other_names)
-    nfc = {_nfc(n) for n in names}
-    folded = {_fold(n) for n in names}
+    normal = {nfc(n) for n in names}
+    folded = {fold(n) for n in names}
     rules: list[Rule] = [
-        (_same, names, None),
-        (_same, set(other), Found("cosmetic", _other_codepage(e, other))),
-        (_nfc, nfc, Found("mangled", "normalisation: shown in another Unicode normal form")),
+        (same, names, None),
+        (same, set(other), Found("cosmetic", _other_codepage(e, other))),
+        (nfc, normal, Found("mangled", "normalisation: shown in another Unicode normal form")),
     ]
     if e.shown_as == "long" and e.lfn_slots > 0:
-        rules.append((_same, {*e.short_names, *other}, Found("mangled", _LOST)))
-    rules.append((_fold, folded, Found("case-changed", "shown with different letter case")))
+        rules.append((same, {*e.short_names, *other}, Found("mangled", _LOST)))
+    rules.append((fold, folded, Found("case-changed", "shown with different letter case")))
     if e.shown_as == "long" and e.lfn_slots > 0:
-        rules.append((_fold, {_fold(n) for n in (*e.short_names, *other)}, Found("mangled", _LOST)))
+        rules.append((fold, {fold(n) for n in (*e.short_names, *other)}, Found("mangled", _LOST)))
     if e.shown_as == "short":
-        rules.append((_nfc, {_nfc(n) for n in e.long_names}, _dropped_name_shown(e)))
+        rules.append((nfc, {nfc(n) for n in e.long_names}, _dropped_name_shown(e)))
     return rules
 
 
@@ -226,7 +140,7 @@ def _dropped_name_shown(e: Expected) -> Found:
 
 
 def _match_group(
-    group: Sequence[Expected], directory: str, matcher: _Matcher, ctx: _Context
+    group: Sequence[Expected], directory: str, matcher: Matcher, ctx: _Context
 ) -> dict[str, _Match]:
     """Match the entries of one directory: each name test over all siblings before the next test,
     then data, then the entries the specification does not show."""
@@ -260,7 +174,7 @@ def _seen_sha(s: SeenEntry, ctx: _Context) -> str | None:
 
 
 def _take_by_data(
-    e: Expected, unmatched: Sequence[Expected], directory: str, matcher: _Matcher, ctx: _Context
+    e: Expected, unmatched: Sequence[Expected], directory: str, matcher: Matcher, ctx: _Context
 ) -> tuple[SeenEntry | None, str]:
     """Rule 8: pair by content hash where the parser gave one, else by size; ties go by position."""
     if e.kind == "file":
@@ -291,9 +205,9 @@ def _by_content(e: Expected, s: SeenEntry, others: Sequence[Expected], how: str)
     return Found("mangled", f"shown as {s.name!r} (paired by {how})")
 
 
-def _take_absent(e: Expected, directory: str, matcher: _Matcher) -> SeenEntry | None:
-    names = {_fold(n) for n in (e.long_name, *e.short_names)}
-    by_name = matcher.take(directory, lambda s: _fold(s.name) in names or _nfc(s.name) == _nfc(e.long_name))
+def _take_absent(e: Expected, directory: str, matcher: Matcher) -> SeenEntry | None:
+    names = {fold(n) for n in (e.long_name, *e.short_names)}
+    by_name = matcher.take(directory, lambda s: fold(s.name) in names or nfc(s.name) == nfc(e.long_name))
     if by_name is not None or e.kind == "dir":
         return by_name
     return matcher.take(directory, lambda s: s.sha256 is not None and s.sha256 == e.sha256)
@@ -551,7 +465,7 @@ def compare(
         verdict = FAILED.get(reading.status, "parser-error")
         return [_row(e, [Found(verdict, reading.detail or reading.status)], "", meta, None) for e in expected]
     ctx = _context(expected, reading, capabilities)
-    matcher = _Matcher(reading.entries)
+    matcher = Matcher(reading.entries)
     known = {e.manifest_path for e in expected}
     places: dict[str, _Place] = {"": _Place("")}  # manifest dir path -> where its children are looked for
     rows: dict[str, Verdict] = {}
