@@ -3,6 +3,7 @@ JSON, HTML and --repro."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.imagetools import REALWORLD, realworld
 from vfatcheck import cli
 from vfatcheck.backends import get
 from vfatcheck.builder import build_image
+from vfatcheck.commands.scan import add_arguments
 from vfatcheck.model import Item
 
 QUICK = "reference"  # in-process: the tests of the command itself need no tool
@@ -167,6 +169,46 @@ def test_fsck_losses_of_june_2009_entries_are_renames_and_removed_long_names(tmp
         by_path.setdefault(loss["path"], set()).add(loss["kind"])
     assert by_path == {p.path: {"renamed", "long-name-removed"} for p in items}
     assert {d["path"] for d in doc["volumes"][0]["disagreements"]} == {p.path for p in items}
+
+
+def test_fsck_repair_runs_only_when_the_parsers_name_fsck_fat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without fsck.fat in --parsers its repair is not run, and the report says the losses were not
+    checked (rather than an empty list of losses, which would read as "fsck.fat changes nothing")."""
+    from vfatcheck.scan import run as scan_run
+
+    read: list[str] = []
+    real = scan_run.safe_read
+
+    def spy(backend: Any, *args: Any) -> Any:
+        read.append(backend.name)
+        return real(backend, *args)
+
+    monkeypatch.setattr(scan_run, "safe_read", spy)
+    items = [Item("June long name.txt", content=b"a")]
+    image = write(tmp_path, "v1.img", build_image(items, fat=16, form="nodual-v1", seed=4).data)
+    doc = scan_json(tmp_path, image, "--parsers", QUICK)
+    assert read == []
+    fsck = doc["volumes"][0]["fsck"]
+    assert fsck["checked"] is False and fsck["ran"] is False and fsck["losses"] == []
+    assert "not checked" in fsck["detail"]
+    assert "fsck.fat -a: fsck losses not checked" in capsys.readouterr().out
+
+
+@live("fsck.fat")
+def test_the_default_parsers_still_run_fsck_fat_s_repair(tmp_path: Path) -> None:
+    """The default --parsers (every back-end) includes fsck.fat; the scan is then run with fsck.fat
+    alone to spare the 24 others' time."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert "fsck.fat" in parser.parse_args(["x.img"]).parsers
+    image = write(
+        tmp_path, "v1.img", build_image([Item("June long name.txt")], fat=16, form="nodual-v1").data
+    )
+    fsck = scan_json(tmp_path, image, "--parsers", "fsck.fat")["volumes"][0]["fsck"]
+    assert fsck["checked"] is True and fsck["ran"] is True
+    assert {loss["kind"] for loss in fsck["losses"]} == {"renamed", "long-name-removed"}
 
 
 @live("mdir")
