@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from vfatcheck.backends import get
 from vfatcheck.builder import build_image
 from vfatcheck.commands.scan import add_arguments
 from vfatcheck.model import Item
+from vfatcheck.scan import grouping
+from vfatcheck.verdicts import ParserInfo, Verdict
 
 QUICK = "reference"  # in-process: the tests of the command itself need no tool
 
@@ -278,3 +281,47 @@ def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(broken)
     assert doc["volumes"][0]["forms"]["directories"][0]["pairs"][0]["dummies"] is True
+
+
+def test_a_volume_label_shown_as_a_file_is_a_finding_of_its_own() -> None:
+    """An `extra` row that is the volume label (by its 11 bytes, or as an 8.3 name) is explained by the
+    trait volume-label, not left as an entry nobody wrote."""
+    manifest = build_image([Item("a.txt", content=b"a")], fat=12, form="standard").manifest
+    seen = {"a.txt": "ok", "TESTFAT1.2": "extra", "other.txt": "extra"}
+    rows = [
+        Verdict("scan", p, "scan", 12, "fusefat", "0.1a-3", v, "", p, image="partition-0")
+        for p, v in seen.items()
+    ]
+    info = [ParserInfo("fusefat", "0.1a-3", True)]
+    label = grouping.Label("", b"TESTFAT12  ")
+    by_trait = {
+        f.trait: [r.path for r in f.rows]
+        for f in grouping.findings(manifest, rows, "partition-0", info, [label])
+    }
+    assert by_trait == {"volume-label": ["TESTFAT1.2"], "not-written": ["other.txt"]}
+    (finding,) = [
+        f
+        for f in grouping.findings(manifest, rows, "partition-0", info, [label])
+        if f.trait == "volume-label"
+    ]
+    assert "volume label" in finding.description
+    unlabelled = grouping.findings(manifest, rows, "partition-0", info)
+    assert [f.trait for f in unlabelled] == ["not-written"]
+    inside = grouping.Label("DIR1", b"FILE2   DLL")
+    assert grouping.label_facts(manifest, [replace(rows[1], path="dir1/FILE2.DLL")], "p", [inside])
+
+
+@needs_realworld
+@live("fusefat", "fls", get("fusefat").available().ok, get("sleuthkit").available().ok)
+def test_the_label_is_no_disagreement_of_tsk_and_fusefat_s_is_explained(tmp_path: Path) -> None:
+    """rust-fatfs-fat16's label `Test!`: the Sleuth Kit 4.11.1 lists it as `Test!       (Volume Label
+    Entry)` (now an info message), fusefat 0.1a-3 as an empty file (still a disagreement, with its cause)."""
+    image = realworld("rust-fatfs-fat16.img.gz", tmp_path)
+    (volume,) = scan_json(tmp_path, image, "--parsers", "reference,sleuthkit,fusefat")["volumes"]
+    assert [
+        (d["path"], [v["parser"] for v in d["views"] if v["verdict"] != "ok"])
+        for d in volume["disagreements"]
+    ] == [("Test!", ["fusefat"])]
+    assert [(f["parser"], f["verdict"], f["trait"]) for f in volume["findings"]] == [
+        ("fusefat", "extra", "volume-label")
+    ]

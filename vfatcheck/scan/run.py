@@ -163,7 +163,8 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
         found_disagreements = disagree.disagreements(manifest, rows, commands)
         infos = [_info(r) for r in [reference, *readings]]
         key = f"partition-{part.number}"
-        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos)]
+        labels = _labels(copy, volume.label, found)
+        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos, labels)]
         repro = ""
         if config.repro is not None and found_disagreements:
             repro = str(_write_repro(config.repro, copy, part, found_disagreements))
@@ -179,6 +180,21 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
             repro=repro,
             findings=found_findings,
         )
+
+
+def _labels(copy: Path, root: str | None, anomalies: Sequence[Anomaly]) -> list[grouping.Label]:
+    """The volume's label records: the root's (the reader's label, its 11 bytes padded again) and each
+    one the reader found in a subdirectory (`label-outside-root`, read at its offset in the copy)."""
+    out = [grouping.Label("", root.encode("cp437").ljust(11, b" "))] if root is not None else []
+    with copy.open("rb") as handle:
+        for a in anomalies:
+            if a.code != "label-outside-root" or a.offset is None or a.path is None:
+                continue
+            handle.seek(a.offset)
+            record = handle.read(12)
+            if len(record) == 12 and record[11] & 0x08:
+                out.append(grouping.Label(a.path, record[:11]))
+    return out
 
 
 def _shifted(anomaly: Anomaly, start: int) -> Anomaly:
