@@ -20,8 +20,9 @@ from tests.harness import (
     fake_library,
     fake_program,
     live,
+    needs_realworld,
 )
-from tests.imagetools import BACKSLASH_PATH, UNICODE_ITEMS, backslash_image, builder_image
+from tests.imagetools import BACKSLASH_PATH, UNICODE_ITEMS, backslash_image, builder_image, realworld
 from vfatcheck.backends import fusefat
 from vfatcheck.builder import build_image
 from vfatcheck.model import Reading, digest
@@ -198,3 +199,15 @@ def test_live_a_fusefat_that_never_answers_a_readdir_is_ended_at_the_deadline(tm
     assert time.monotonic() - started < 20
     assert_timeout(reading)
     assert our_mounts() <= mounted, "a mount was left behind"
+
+
+@needs_fuse
+@needs_realworld
+def test_the_volume_label_is_shown_as_an_empty_file(tmp_path: Path) -> None:
+    """fusefat 0.1a-3 lists rust-fatfs-fat16's label record `Test!` as an empty regular file (seen by hand:
+    `-rwx------ 0 Test!`), and dosfstools' referenceFAT12's `TESTFAT12  ` as `TESTFAT1.2`, as an 8.3 name.
+    That is fusefat's own reading, kept as it is; the scan names the label as the cause."""
+    shown = {e.path: e for e in read(realworld("rust-fatfs-fat16.img.gz", tmp_path), []).entries}
+    assert shown["Test!"].kind == "file" and shown["Test!"].size == 0
+    empty = read(realworld("dosfstools-referenceFAT12.img.gz", tmp_path), []).entries
+    assert [(e.path, e.kind, e.size) for e in empty] == [("TESTFAT1.2", "file", 0)]

@@ -151,6 +151,28 @@ def test_live_builder_images_open_by_long_name(tmp_path: Path, fat: int, form: s
 
 
 @live_mtools
+@pytest.mark.parametrize("fat", [12, 16, 32])
+def test_live_an_empty_volume_is_an_ok_reading_with_no_entries(tmp_path: Path, fat: int) -> None:
+    """mtools 4.0.32 on an empty volume made by mkfs.fat 4.2: `mdir -/ -a ::` exits 1 with
+    `File "::" not found`, `mdir -a ::` exits 0 with "No files" (observed by hand on FAT12/16/32)."""
+    image = mtools_image(tmp_path / "empty.img", fat, {})
+    reading = mtools.BACKEND.read(image, [])
+    assert reading.status == "ok", reading
+    assert reading.entries == () and reading.lookups == ()
+    assert [(m.level, m.code) for m in reading.messages] == [("info", mtools.EMPTY_CODE)]
+
+
+@live_mtools
+@harness.needs_realworld
+def test_live_dosfstools_empty_reference_image_is_ok_and_empty(tmp_path: Path) -> None:
+    """dosfstools' referenceFAT12 (label TESTFAT12 and nothing else): the same `File "::" not found`."""
+    reading = mtools.BACKEND.read(realworld("dosfstools-referenceFAT12.img.gz", tmp_path), ["nothing.txt"])
+    assert reading.status == "ok" and reading.entries == ()
+    (lookup,) = reading.lookups
+    assert not lookup.found and "not found" in (lookup.error or "")
+
+
+@live_mtools
 def test_a_hang_becomes_a_timeout_reading(tmp_path: Path) -> None:
     image = mtools_image(tmp_path / "m.img", 12, {"a.txt": b"a"})
     answer = harness.version_answer('"$1" = --version', "x")

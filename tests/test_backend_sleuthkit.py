@@ -6,12 +6,13 @@ import hashlib
 import importlib.util
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests import harness
-from tests.imagetools import have, mtools_image
+from tests.imagetools import have, mtools_image, realworld
 from vfatcheck import builder
 from vfatcheck.backends import sleuthkit
 from vfatcheck.model import Item, Reading, SeenEntry, digest, show_bytes
@@ -79,6 +80,42 @@ def test_join_takes_short_names_and_content_by_inode() -> None:
         SeenEntry("D/Long.txt", "Long.txt", "file", "LONG.TXT", 5, "ab", {"inode": "9"}),
     ]
     assert [(m.code, m.path) for m in messages] == [("sleuthkit-not-walked", "D")]
+
+
+def test_a_volume_label_is_an_info_message_not_an_entry() -> None:
+    """As fls 4.11.1 printed the label of rust-fatfs-fat16 (`r/r 3:\tTest!       (Volume Label Entry)`),
+    with pytsk3's name and no 8.3 name of its own; a long name spelled so keeps its alias and stays a file."""
+    label = "Test!       (Volume Label Entry)"
+    fls = [sleuthkit.FlsEntry(label, "file", 3, False, 0), sleuthkit.FlsEntry("a.txt", "file", 5, False, 1)]
+    walked = [
+        SeenEntry(label, label, "file", label, 0, digest(b""), {"inode": "3"}),
+        SeenEntry("a.txt", "a.txt", "file", "A.TXT", 1, "ab", {"inode": "5"}),
+    ]
+    entries, messages = sleuthkit.joined(fls, walked)
+    assert [e.path for e in entries] == ["a.txt"]
+    assert [(m.level, m.code, m.path) for m in messages] == [("info", "sleuthkit-volume-label", None)]
+    assert "'Test!'" in messages[0].text
+    aliased = [replace(walked[0], short_name="ABCDEF~1")]
+    assert [e.path for e in sleuthkit.joined(fls[:1], aliased)[0]] == [label]
+
+
+@live_tsk
+@harness.needs_realworld
+def test_live_the_label_of_a_real_image_is_no_entry(tmp_path: Path) -> None:
+    reading = sleuthkit.BACKEND.read(realworld("rust-fatfs-fat16.img.gz", tmp_path), [])
+    assert reading.status == "ok" and "long.txt" in {e.path for e in reading.entries}
+    assert not [e.path for e in reading.entries if "Volume Label" in e.path]
+    (message,) = [m for m in reading.messages if m.code == sleuthkit.LABEL_CODE]
+    assert message.text.startswith("volume label 'Test!'") and message.path is None
+
+
+@live_tsk
+def test_live_a_long_name_like_tsk_s_label_stays_a_file(tmp_path: Path) -> None:
+    name = "Abcdefghijk (Volume Label Entry)"
+    image = mtools_image(tmp_path / "l.img", 12, {name: b"not a label"})
+    reading = sleuthkit.BACKEND.read(image, [name])
+    assert [e.path for e in reading.entries] == [name]
+    assert not [m for m in reading.messages if m.code == sleuthkit.LABEL_CODE]
 
 
 def test_stderr_of_a_volume_tsk_cannot_open() -> None:

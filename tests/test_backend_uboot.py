@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import assert_crash, assert_timeout, assert_unavailable, fake_program, live, recorded
+from tests.harness import HANG, assert_crash, assert_timeout, assert_unavailable, fake_program, live, recorded
 from vfatcheck import builder
 from vfatcheck.backends import uboot
 from vfatcheck.backends import uboot_script as us
@@ -228,6 +228,17 @@ def test_a_hang_after_boot_is_a_timeout(tmp_path: Path) -> None:
     backend = _stand_in(tmp_path, f"{BOOTED}; sleep 30")
     reading = backend.read(tmp_path / "x.img", ["a"], timeout=1.0)
     assert_timeout(reading, "2099.01-standin qemu-x86")
+
+
+def test_a_boot_that_outlasts_the_timeout_is_a_timeout(tmp_path: Path) -> None:
+    """No prompt before the deadline, as with `--timeout 0.05` on the real qemu-x86 U-Boot (which takes
+    about 0.15 s to its prompt): tried twice, then a timeout of the image's read, not an error."""
+    count = tmp_path / "count"
+    backend = _stand_in(tmp_path, f"echo x >> {count}; {HANG}")
+    reading = backend.read(tmp_path / "x.img", ["a"], timeout=1.0)
+    assert_timeout(reading, "2099.01-standin qemu-x86")
+    assert "did not reach its prompt twice" in reading.detail and reading.elapsed >= 2.0
+    assert count.read_text().count("x") == 2
 
 
 def test_a_crash_after_boot_is_a_crash(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@ JSON, HTML and --repro."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,10 @@ from tests.imagetools import REALWORLD, realworld
 from vfatcheck import cli
 from vfatcheck.backends import get
 from vfatcheck.builder import build_image
+from vfatcheck.commands.scan import add_arguments
 from vfatcheck.model import Item
+from vfatcheck.scan import grouping
+from vfatcheck.verdicts import ParserInfo, Verdict
 
 QUICK = "reference"  # in-process: the tests of the command itself need no tool
 
@@ -169,6 +174,46 @@ def test_fsck_losses_of_june_2009_entries_are_renames_and_removed_long_names(tmp
     assert {d["path"] for d in doc["volumes"][0]["disagreements"]} == {p.path for p in items}
 
 
+def test_fsck_repair_runs_only_when_the_parsers_name_fsck_fat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without fsck.fat in --parsers its repair is not run, and the report says the losses were not
+    checked (rather than an empty list of losses, which would read as "fsck.fat changes nothing")."""
+    from vfatcheck.scan import run as scan_run
+
+    read: list[str] = []
+    real = scan_run.safe_read
+
+    def spy(backend: Any, *args: Any) -> Any:
+        read.append(backend.name)
+        return real(backend, *args)
+
+    monkeypatch.setattr(scan_run, "safe_read", spy)
+    items = [Item("June long name.txt", content=b"a")]
+    image = write(tmp_path, "v1.img", build_image(items, fat=16, form="nodual-v1", seed=4).data)
+    doc = scan_json(tmp_path, image, "--parsers", QUICK)
+    assert read == []
+    fsck = doc["volumes"][0]["fsck"]
+    assert fsck["checked"] is False and fsck["ran"] is False and fsck["losses"] == []
+    assert "not checked" in fsck["detail"]
+    assert "fsck.fat -a: fsck losses not checked" in capsys.readouterr().out
+
+
+@live("fsck.fat")
+def test_the_default_parsers_still_run_fsck_fat_s_repair(tmp_path: Path) -> None:
+    """The default --parsers (every back-end) includes fsck.fat; the scan is then run with fsck.fat
+    alone to spare the 24 others' time."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert "fsck.fat" in parser.parse_args(["x.img"]).parsers
+    image = write(
+        tmp_path, "v1.img", build_image([Item("June long name.txt")], fat=16, form="nodual-v1").data
+    )
+    fsck = scan_json(tmp_path, image, "--parsers", "fsck.fat")["volumes"][0]["fsck"]
+    assert fsck["checked"] is True and fsck["ran"] is True
+    assert {loss["kind"] for loss in fsck["losses"]} == {"renamed", "long-name-removed"}
+
+
 @live("mdir")
 def test_repro_writes_the_volume_and_each_back_end_s_command(tmp_path: Path) -> None:
     """mtools 4.0.32 shows a July 2009 dummy's control bytes in its 8.3 column: a cosmetic disagreement."""
@@ -257,3 +302,47 @@ def test_the_terminal_lists_at_most_200_rows_a_section_and_counts_the_rest(
     assert len(lines) < 500
     more = [int(line.split()[2]) for line in lines if line.lstrip().startswith("... and ")]
     assert sorted(more) == sorted([len(volume["anomalies"]) - 200, pairs - 200])
+
+
+def test_a_volume_label_shown_as_a_file_is_a_finding_of_its_own() -> None:
+    """An `extra` row that is the volume label (by its 11 bytes, or as an 8.3 name) is explained by the
+    trait volume-label, not left as an entry nobody wrote."""
+    manifest = build_image([Item("a.txt", content=b"a")], fat=12, form="standard").manifest
+    seen = {"a.txt": "ok", "TESTFAT1.2": "extra", "other.txt": "extra"}
+    rows = [
+        Verdict("scan", p, "scan", 12, "fusefat", "0.1a-3", v, "", p, image="partition-0")
+        for p, v in seen.items()
+    ]
+    info = [ParserInfo("fusefat", "0.1a-3", True)]
+    label = grouping.Label("", b"TESTFAT12  ")
+    by_trait = {
+        f.trait: [r.path for r in f.rows]
+        for f in grouping.findings(manifest, rows, "partition-0", info, [label])
+    }
+    assert by_trait == {"volume-label": ["TESTFAT1.2"], "not-written": ["other.txt"]}
+    (finding,) = [
+        f
+        for f in grouping.findings(manifest, rows, "partition-0", info, [label])
+        if f.trait == "volume-label"
+    ]
+    assert "volume label" in finding.description
+    unlabelled = grouping.findings(manifest, rows, "partition-0", info)
+    assert [f.trait for f in unlabelled] == ["not-written"]
+    inside = grouping.Label("DIR1", b"FILE2   DLL")
+    assert grouping.label_facts(manifest, [replace(rows[1], path="dir1/FILE2.DLL")], "p", [inside])
+
+
+@needs_realworld
+@live("fusefat", "fls", get("fusefat").available().ok, get("sleuthkit").available().ok)
+def test_the_label_is_no_disagreement_of_tsk_and_fusefat_s_is_explained(tmp_path: Path) -> None:
+    """rust-fatfs-fat16's label `Test!`: the Sleuth Kit 4.11.1 lists it as `Test!       (Volume Label
+    Entry)` (now an info message), fusefat 0.1a-3 as an empty file (still a disagreement, with its cause)."""
+    image = realworld("rust-fatfs-fat16.img.gz", tmp_path)
+    (volume,) = scan_json(tmp_path, image, "--parsers", "reference,sleuthkit,fusefat")["volumes"]
+    assert [
+        (d["path"], [v["parser"] for v in d["views"] if v["verdict"] != "ok"])
+        for d in volume["disagreements"]
+    ] == [("Test!", ["fusefat"])]
+    assert [(f["parser"], f["verdict"], f["trait"]) for f in volume["findings"]] == [
+        ("fusefat", "extra", "volume-label")
+    ]

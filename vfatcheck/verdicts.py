@@ -79,7 +79,7 @@ class EntryFacts:
 
     image: str
     path: str  # as in the rows: the manifest path
-    kind: str  # file | dir
+    kind: str  # file | dir; label: a volume-label record a parser showed (the scan's, never run's)
     long_name: str  # spelled as vfatcheck.spelling says; "" when the entry has no long name
     short_hex: str  # the 11 raw short-name bytes
     nt_byte: int

@@ -47,6 +47,9 @@ _NOISE = re.compile(
     r"( Volume in drive [^\n]*| Volume Serial Number is [^\n]*|\s+\d+ files?\s+[\d ]+ bytes"
     r"|\s+[\d ]+ bytes free|Total files listed:|No files|)\n"
 )
+EMPTY_WORDS = "\nNo files\n"
+EMPTY_CODE = "mtools-empty-volume"
+EMPTY_NOTE = 'mdir -/ -a :: said File "::" not found; mdir -a :: says "No files": the volume holds no entry'
 PROBES_AT_ONCE = 32  # directories one `mdir -b -a` is asked to find
 _WILDCARDS = re.compile(r"([\\*?\[\]])")
 
@@ -272,6 +275,14 @@ class _Session:
         return Lookup(path, False, error=said or f"exit code {done.returncode}")
 
 
+def _empty_root(session: _Session) -> bool:
+    """`mdir -a ::` (not recursive) lists the root: exit 0, "No files" and not one entry line."""
+    done = session.mdir("-a", "::")
+    text = os_text(done.stdout)
+    rows, unparsed = parse_listing(text)
+    return done.ok and not rows and not unparsed and EMPTY_WORDS in text
+
+
 class MtoolsBackend:
     name = NAME
     capabilities = Capabilities(short_names=True, content=True, lookups=True, short_names_shown=True)
@@ -314,7 +325,12 @@ class MtoolsBackend:
         listing = session.mdir("-/", "-a", "::")
         bare = session.mdir("-/", "-b", "-a", "::")
         rows, unparsed = parse_listing(os_text(listing.stdout))
-        session.messages += stderr_messages(show_bytes(listing.stderr))
+        # mtools 4.0.32: `mdir -/` of a volume with no file exits 1 with `File "::" not found`
+        empty = not listing.ok and not rows and _empty_root(session)
+        if empty:
+            session.messages.append(Message("info", EMPTY_CODE, EMPTY_NOTE))
+        else:
+            session.messages += stderr_messages(show_bytes(listing.stderr))
         session.messages += [Message("warning", "mtools-unparsed-line", spell_os(line)) for line in unparsed]
         seen, merge_messages = merge(rows, parse_bare(os_text(bare.stdout)))
         session.messages += merge_messages
@@ -326,10 +342,11 @@ class MtoolsBackend:
             found = session.lookup(path, kinds.get(path), directories)
             if found is not None:
                 lookups.append(found)
-        if not listing.ok and not seen:
+        if listing.ok or empty:
+            return "ok", ""
+        if not seen:
             return "error", listing.describe()
-        if not listing.ok:
-            session.messages.append(Message("error", "mtools-exit-status", listing.describe()))
+        session.messages.append(Message("error", "mtools-exit-status", listing.describe()))
         return "ok", ""
 
     def reproducer(self, image: str, path: str | None = None) -> str:

@@ -30,6 +30,10 @@ HINT_LIBRARY = "pip install 'vfatcheck[all]'"
 FSTYPE = ("-f", "fat")
 CHUNK = 1 << 20  # bytes per read_random call when hashing content
 
+# TSK names a volume-label record by its 11 bytes and this (tsk/fs/fatxxfs_dent.c; fls 4.11.1 printed
+# `Test!       (Volume Label Entry)` and `TESTFAT12   (Volume Label Entry)`, a regular file)
+LABEL_SUFFIX = " (Volume Label Entry)"
+LABEL_CODE = f"{NAME}-volume-label"
 # `r/r 9:`, `d/d * 4:`, `r/r * 12(realloc):`; then TAB, the path, and with -l seven more TAB fields.
 _FLS_LINE = re.compile(r"^(\S)/(\S) (\* )?(\d+)(?:\(realloc\))?:\t(.*)$")
 _VERSION = re.compile(r"ver (\S+)")
@@ -192,14 +196,34 @@ def read_in_process(image: Path, expected: Sequence[str]) -> Reading:
 # --- the parent -----------------------------------------------------------------------------------
 
 
+def volume_label(entry: FlsEntry, walked: SeenEntry | None) -> str | None:
+    """The label, when fls's entry is TSK's name for a volume-label record: a regular file named by
+    11 characters and LABEL_SUFFIX, which pytsk3 gives no 8.3 name of its own (a long name spelled
+    so would have its alias as TSK_FS_NAME.shrt_name)."""
+    name = entry.path.rsplit("/", 1)[-1]
+    field = name.removesuffix(LABEL_SUFFIX)
+    if entry.kind != "file" or field == name or len(field) != 11:
+        return None
+    if walked is not None and walked.short_name != walked.name:
+        return None
+    return field.rstrip(" ")
+
+
 def joined(fls: Sequence[FlsEntry], walked: Sequence[SeenEntry]) -> tuple[list[SeenEntry], list[Message]]:
-    """fls's paths, kinds and sizes with pytsk3's short names and content, matched by inode."""
+    """fls's paths, kinds and sizes with pytsk3's short names and content, matched by inode. A volume
+    label is no entry: it becomes an info message (LABEL_CODE) about its directory."""
     by_inode = {e.extra["inode"]: e for e in walked}
     entries: list[SeenEntry] = []
     messages: list[Message] = []
     for e in fls:
         inode = str(e.inode)
         other = by_inode.get(inode)
+        label = volume_label(e, other)
+        if label is not None:
+            where = e.path.rpartition("/")[0]
+            text = f"volume label {label!r} (fls lists it as {e.path!r}, inode {inode})"
+            messages.append(Message("info", LABEL_CODE, text, where or None))
+            continue
         if other is None:
             text = f"inode {inode} is listed by fls but pytsk3 did not reach it"
             messages.append(Message("warning", f"{NAME}-not-walked", text, e.path))

@@ -56,7 +56,9 @@ def qemu_argv(qemu: str, rom: str, disks: Sequence[tuple[str, bool]]) -> list[st
 
 
 class _BootFailed(Exception):
-    pass
+    def __init__(self, ended: proc.ConsoleEnded) -> None:
+        super().__init__(_ended(ended))
+        self.timed_out = ended.timed_out
 
 
 class _Boot:
@@ -308,6 +310,7 @@ class UbootBackend:
         A boot that fails before the prompt is tried once more; failing again, a batch is split
         so that one image that breaks `virtio scan` cannot take the others' readings with it.
         """
+        start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="vfatcheck-uboot-") as tmp:
             scratch = Path(tmp) / "scratch.img"
             try:
@@ -317,12 +320,14 @@ class UbootBackend:
             try:
                 return self._boot(jobs, timeout, scratch)
             except _BootFailed as failed:
-                why = str(failed)
+                last = failed
         if len(jobs) > 1:
             return [r for job in jobs for r in self._boot_and_read([job], timeout)]
-        return [
-            Reading(NAME, self.version(), "error", detail=f"U-Boot did not reach its prompt twice: {why}")
-        ]
+        # stopped at its deadline both times: the timeout was shorter than a boot (or the machine too
+        # loaded to boot in it), which is a timeout of this image's read, not U-Boot's error
+        status: Status = "timeout" if last.timed_out else "error"
+        detail = f"U-Boot did not reach its prompt twice: {last}"
+        return [Reading(NAME, self.version(), status, elapsed=time.monotonic() - start, detail=detail)]
 
     def _boot(self, jobs: Sequence[ReadJob], timeout: float, scratch: Path) -> list[Reading]:
         with scratch.open("wb") as disk:
@@ -335,10 +340,10 @@ class UbootBackend:
                 try:
                     boot.start(deadline)
                 except proc.ConsoleEnded as ended:
-                    raise _BootFailed(_ended(ended)) from None
+                    raise _BootFailed(ended) from None
                 return self._read_booted(boot, jobs, timeout, self.version())
         except proc.ConsoleEnded as ended:  # the program could not be started at all
-            raise _BootFailed(_ended(ended)) from None
+            raise _BootFailed(ended) from None
 
     def _read_booted(
         self, boot: _Boot, jobs: Sequence[ReadJob], timeout: float, version: str

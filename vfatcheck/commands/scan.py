@@ -30,7 +30,7 @@ private read-only copy of its bytes through the chosen back-ends and report
     bits, Windows' EFS bits apart from the patch's 0x20;
   * per directory, the probability that two of its dummies collide, and every actual pair of
     identical 11-byte names (the Windows XP bluescreen / chkdsk rename risk);
-  * what `fsck.fat -a` would change (run on a copy), per entry.
+  * what `fsck.fat -a` would change (run on a copy), per entry, when fsck.fat is among --parsers.
 
 IMAGE is never written. docs/scan.md describes the report; the JSON schema is docs/scan-schema.json.
 Exit codes: 0 the scan completed; 1 with --strict, an anomaly or a disagreement was found; 2 bad usage
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--parsers",
         type=_csv(parser_name),
         default=tuple(REGISTRY),
-        help="comma-separated back-ends (default: every available one); fsck.fat's repair runs in any case",
+        help="comma-separated back-ends (default: every one); fsck.fat's repair runs only with fsck.fat",
     )
     parser.add_argument(
         "--timeout",

@@ -32,6 +32,7 @@ DOS_DEVICES = frozenset(
 # Code -> phrase, in order of preference when two traits explain the same rows equally well: the
 # specific properties of the entry's bytes first, the broad ones (kind, depth, form, FAT type) last.
 _FIXED: dict[str, str] = {
+    "volume-label": "that is a volume label (attribute 0x08), no file or directory",
     "nt-0x20": "whose NT byte has 0x20 (FAT_NO_83NAME) set",
     "dummy-0x05": "whose July 2009 dummy 8.3 name starts with byte 0x05 (read as 0xE5)",
     "short-0x05": "whose 8.3 name starts with byte 0x05 (read as 0xE5)",
@@ -108,6 +109,7 @@ def phrase(code: str) -> str | None:
 
 
 _SHORT: dict[str, str] = {
+    "volume-label": "the volume label",
     "nt-0x20": "NT byte 0x20 set",
     "dummy-0x05": "0x05-lead dummy",
     "short-0x05": "8.3 name starts 0x05",
@@ -208,7 +210,7 @@ def entry_traits(facts: EntryFacts, codepage: str | None) -> Iterator[str]:
     if facts.defect:
         yield "defect"
         yield f"defect:{facts.defect}"
-    yield facts.kind
+    yield "volume-label" if facts.kind == "label" else facts.kind
     if facts.depth >= 2:
         yield "depth-2-up"
 
@@ -264,7 +266,7 @@ def row_traits(
     its case; a row of no written entry (an `extra`) is `not-written`. The caller adds the form and
     FAT type, which it knows."""
     traits = set(_cached_traits(facts, codepage)) if facts is not None else set()
-    if not written:
+    if not written and (facts is None or facts.kind != "label"):  # a label is on the disk all the same
         traits.add("not-written")
     traits.update(f"case-defect:{d}" for d in case_defects)
     return traits

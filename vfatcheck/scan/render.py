@@ -97,7 +97,9 @@ def volume_lines(v: VolumeScan) -> Iterator[str]:
         yield f"  {a.code}  {_where(a.path)}{inside}{at}: {clean(a.detail)}"
     yield from _more(LISTED, len(v.anomalies))
     yield from _forms(v.forms)
-    if not v.fsck.ran:
+    if not v.fsck.checked:
+        yield f"fsck.fat -a: {clean(v.fsck.detail)}"
+    elif not v.fsck.ran:
         yield f"fsck.fat -a: not run ({clean(v.fsck.detail)})"
     else:
         yield f"fsck.fat {v.fsck.version} -a would change {len(v.fsck.losses)} thing(s):"
@@ -178,7 +180,8 @@ def _volume_html(v: VolumeScan) -> str:
     parts.append(_table(("directory", "11 bytes", "first", "second", "dummies (XP bluescreen risk)"), pairs))
     parts.append(f"<h3>fsck.fat -a {_e(v.fsck.version)}</h3>")
     if not v.fsck.ran:
-        parts.append(f"<p>not run: {_e(v.fsck.detail)}</p>")
+        said = v.fsck.detail if not v.fsck.checked else f"not run: {v.fsck.detail}"
+        parts.append(f"<p>{_e(said)}</p>")
     parts.append(_table(("change", "path", "detail"), [(x.kind, x.path, x.detail) for x in v.fsck.losses]))
     return "\n".join(parts)
 

@@ -73,10 +73,12 @@ class FsckResult:
     detail: str = ""  # why it did not run, or how it failed
     losses: list[Loss] = field(default_factory=list)
     complaints: list[str] = field(default_factory=list)
+    checked: bool = True  # False: fsck.fat was not among the chosen back-ends, its repair not tried
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ran": self.ran,
+            "checked": self.checked,
             "version": self.version,
             "detail": self.detail,
             "losses": [loss.to_dict() for loss in self.losses],

@@ -37,6 +37,7 @@ from vfatcheck.verdicts import ParserInfo, Verdict
 CHUNK = 1 << 20
 FSCK = "fsck.fat"
 REFERENCE = "reference"
+NOT_ASKED = "fsck losses not checked: --parsers does not name fsck.fat"
 
 
 @dataclass(frozen=True)
@@ -145,20 +146,25 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
             reference = replace(reading_of(volume, expected), elapsed=time.monotonic() - start)
         except (BadImageError, ReadTimeout) as exc:
             why = f"the reference reader could not read it: {exc}"
-            return VolumeScan(part, part.fat, None, [], FormStats(), [], [], FsckResult(False), error=why)
+            return VolumeScan(
+                part, part.fat, None, [], FormStats(), [], [], FsckResult(False, checked=False), error=why
+            )
         anomalies = [_shifted(a, part.start) for a in found]
         others = [n for n in config.parsers if n not in (REFERENCE, FSCK)]
         with ThreadPoolExecutor(max_workers=config.jobs) as pool:
             readings = list(pool.map(lambda n: safe_read(get(n), copy, expected, config.timeout), others))
+        fsck_result = FsckResult(False, checked=False, detail=NOT_ASKED)
+        if FSCK in config.parsers:  # its repair is fsck.fat's reading: run only when asked for
             fsck_reading = safe_read(get(FSCK), copy, expected, config.timeout)
-        if FSCK in config.parsers:
             readings.append(fsck_reading)
+            fsck_result = _fsck(fsck_reading, {e.path: e.kind for e in entries})
         rows = _rows(manifest, [reference, *readings], volume.fat_type)
         commands = _commands(rows, f"partition-{part.number}.img")
         found_disagreements = disagree.disagreements(manifest, rows, commands)
         infos = [_info(r) for r in [reference, *readings]]
         key = f"partition-{part.number}"
-        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos)]
+        labels = _labels(copy, volume.label, found)
+        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos, labels)]
         repro = ""
         if config.repro is not None and found_disagreements:
             repro = str(_write_repro(config.repro, copy, part, found_disagreements))
@@ -170,10 +176,25 @@ def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> Volu
             stats,
             [_parser_run(r) for r in [reference, *readings]],
             found_disagreements,
-            _fsck(fsck_reading, {e.path: e.kind for e in entries}),
+            fsck_result,
             repro=repro,
             findings=found_findings,
         )
+
+
+def _labels(copy: Path, root: str | None, anomalies: Sequence[Anomaly]) -> list[grouping.Label]:
+    """The volume's label records: the root's (the reader's label, its 11 bytes padded again) and each
+    one the reader found in a subdirectory (`label-outside-root`, read at its offset in the copy)."""
+    out = [grouping.Label("", root.encode("cp437").ljust(11, b" "))] if root is not None else []
+    with copy.open("rb") as handle:
+        for a in anomalies:
+            if a.code != "label-outside-root" or a.offset is None or a.path is None:
+                continue
+            handle.seek(a.offset)
+            record = handle.read(12)
+            if len(record) == 12 and record[11] & 0x08:
+                out.append(grouping.Label(a.path, record[:11]))
+    return out
 
 
 def _shifted(anomaly: Anomaly, start: int) -> Anomaly:

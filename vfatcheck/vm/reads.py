@@ -62,9 +62,12 @@ def _failure_of(boot: Boot, quiet: float) -> Failure:
 
 
 def _boot_failure(boot: Boot) -> Failure:
+    """No image of the batch was begun: a boot stopped at its deadline (a timeout too short for a
+    boot, or a machine too loaded to boot in it) is a timeout, any other end an error."""
     tail = boot.tail()
     detail = f"the machine answered nothing: {boot.done.describe()}"
-    return Failure("error", f"{detail} ({tail})" if tail else detail, boot.done.elapsed)
+    status: Status = "timeout" if boot.done.timed_out else "error"
+    return Failure(status, f"{detail} ({tail})" if tail else detail, boot.done.elapsed)
 
 
 def read_images(
