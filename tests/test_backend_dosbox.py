@@ -68,6 +68,14 @@ def test_copy_and_imgmount_answers_on_recorded_output() -> None:
     assert dt.said(recorded("imgmount-fat32")) == "Can't create drive from file."
 
 
+def test_dir_of_an_empty_root_is_nothing_found_not_an_error() -> None:
+    """`dir D:\\` of an empty FAT12 floppy (mkfs.fat 4.2), recorded by hand with DOSBox 0.74-3 alone."""
+    entries, other = dt.parse_dir(recorded("dir-root-empty"))
+    assert entries == [] and dt.nothing_found(other, "D")
+    assert not dt.nothing_found(other, "E") and not dt.nothing_found([b"File D:\\NOSUCH.* not found."], "D")
+    assert not dt.nothing_found([], "D")
+
+
 def test_dir_lines_keep_fixed_columns() -> None:
     text = b"Directory of D:\\.\r\n.              <DIR>            21-07-2009 12:00\r\n"
     text += b"AB CD    TXT              1,234 21-07-2009 12:00\r\nX/\x01" + b" " * 12 + b"<DIR>" + b" " * 12
@@ -129,6 +137,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Reading
     if have("mkfs.fat", "mcopy", "mmd"):
         jobs.append(ReadJob(mtools_image(folder / "small.img", 12, {"small.txt": b"s"}), ()))
         labels.append("small12")
+        jobs.append(ReadJob(mtools_image(folder / "empty.img", 12, {}), ()))
+        labels.append("empty12")
     zeros = folder / "zeros.img"
     zeros.write_bytes(bytes(1 << 20))
     jobs.append(ReadJob(zeros, ()))
@@ -190,6 +200,18 @@ def test_live_fat32_refused_and_other_volumes(session: dict[str, tuple[Reading, 
 
 # INT 21h AH=4Eh FindFirst on the name after the code; prints Y (found) or N (carry set).
 FIND_FIRST = bytes.fromhex("BA1E01B44EB93700CD21B24E7202B259B402CD21B8004CCD219090909090")
+
+
+@live("dosbox", reason=dosbox.HINT)
+def test_live_an_empty_volume_is_an_ok_reading_with_no_entries(
+    session: dict[str, tuple[Reading, Manifest | None]],
+) -> None:
+    if "empty12" not in session:
+        pytest.skip("needs mtools to make the empty image")
+    reading, _ = session["empty12"]
+    assert reading.status == "ok", reading
+    assert reading.entries == ()
+    assert [(m.level, m.code) for m in reading.messages] == [("info", dosbox.EMPTY_CODE)]
 
 
 @live("dosbox", reason=dosbox.HINT)

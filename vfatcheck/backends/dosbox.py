@@ -31,6 +31,7 @@ NAME = "dosbox"
 HINT = "apt-get install dosbox"
 PROGRAM = "dosbox"
 BATCH = 12
+EMPTY_CODE = "dosbox-empty-root"
 LETTERS = "DEFGHIJKLMNOPQRSTUVWXYZ"
 ENV = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
 CONFIG = """[cpu]
@@ -182,6 +183,10 @@ def _walk(session: _Session, disks: Sequence[_Disk]) -> None:
 def _listed(disk: _Disk, raw: bytes, said: bytes) -> list[tuple[bytes, SeenEntry]]:
     where = raw.decode(dt.CODEPAGE).replace("\\", "/").removeprefix("/")
     entries, other = dt.parse_dir(said)
+    if not raw and dt.nothing_found(other, disk.letter):
+        # DOS's answer for a root with no entry (subdirectories always hold . and ..)
+        disk.messages.append(Message("info", EMPTY_CODE, f"dir /: {dt.said(said)}: the root holds no entry"))
+        other = []
     if other:
         disk.messages.append(
             Message("error", "dosbox-dir", f"dir {where or '/'}: {dt.said(said)}", where or None)

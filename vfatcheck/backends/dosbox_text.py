@@ -58,6 +58,11 @@ def parse_dir(output: bytes) -> tuple[list[DosEntry], list[bytes]]:
     return entries, other
 
 
+def nothing_found(other: list[bytes], letter: str) -> bool:
+    """`dir X:\\` of a directory without entries: DOS says only `File X:\\*.* not found.`"""
+    return [line.strip() for line in other] == [b"File %s:\\*.* not found." % letter.upper().encode()]
+
+
 def _is_frame(line: bytes) -> bool:
     text = line.strip()
     return text.startswith(b"Directory of ") or text.endswith((b"Bytes.", b"Bytes free."))
