@@ -318,7 +318,10 @@ class FatVolume:
         limit = -(-MAX_DIR_BYTES // self.geometry.cluster_size)
         chain = self.take(start, limit + 1, owner, collect=True)
         clusters = chain.clusters[:limit]
-        raw = self.cluster_bytes(clusters)[:MAX_DIR_BYTES]
+        # the bytes stop with the first cluster the image cuts short: a record's place in them is
+        # its place in the image only while every cluster before it is whole
+        cut = next((n for n, c in enumerate(clusters) if self.beyond_image(c)), len(clusters))
+        raw = self.cluster_bytes(clusters[: cut + 1])[:MAX_DIR_BYTES]
         if chain.length > limit:
             too_large = ("directory-too-large", f"more than {MAX_DIR_BYTES // 32} entries")
             chain = Chain(limit, clusters[-1], max(clusters[:-1], default=0), False, too_large, clusters)
