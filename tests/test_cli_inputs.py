@@ -267,3 +267,24 @@ def test_ls_of_the_hostile_images_gives_clear_results(
     path.write_bytes(hostile.same_named_files(8, 4))
     assert cli.main(["ls", str(path)]) == 0
     assert "cross-linked" in capsys.readouterr().out
+
+
+def test_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`vfatcheck ls IMG | head -1`: the reader leaves; vfatcheck stops with 141 (128 + SIGPIPE), as cat
+    does, and says nothing (it said "internal error: BrokenPipeError", exit 3)."""
+    names = "\n".join(f"Directory {d}/A long file name {n}.txt" for d in range(8) for n in range(400))
+    big = tmp_path / "big.img"
+    big.write_bytes(build_image(parse_names(names.encode(), 0), fat=16, form="standard", seed=1).data)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vfatcheck", "ls", str(big)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.readline().startswith(b"FAT16")
+        child.stdout.close()
+        assert child.wait(timeout=120) == 141
+        assert child.stderr.read() == b""

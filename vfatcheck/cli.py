@@ -74,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt:
             return 130
+        except BrokenPipeError:  # the reader of the output left (`| head`): stop quietly, as cat does
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + signal.SIGPIPE
         except Exception as exc:  # a bug in vfatcheck: say so, with the type, and exit 3
             print(f"vfatcheck {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 3
