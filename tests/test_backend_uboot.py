@@ -138,7 +138,8 @@ def test_reproducer_is_the_qemu_line_and_the_console_commands() -> None:
     assert 'fatload virtio 0 1000000 "/Dir \\"One\\"/a.txt"' in text and "virtio scan" in text
     # typed from a pipe, after the empty lines that stop autoboot; `reset` ends qemu (-no-reboot)
     whole = uboot.BACKEND.reproducer("/tmp/x.img")
-    assert whole.startswith("{ yes '' | head -n 20; printf '%s\\n' 'virtio scan' 'fatls virtio 0 \"/\"' reset; }")
+    typed = "printf '%s\\n' 'virtio scan' 'fatls virtio 0 \"/\"' reset; }"
+    assert whole.startswith("{ yes '' | head -n 20; " + typed)
     assert "file=/tmp/a,,b.img,if=none" in " ".join(uboot.qemu_argv("q", "r", [("/tmp/a,b.img", True)]))
 
 
