@@ -29,19 +29,24 @@ from vfatcheck.backends import batch_size, get, proc, safe_read_batch
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, ReadJob
 from vfatcheck.backends.proc import exit_words
 from vfatcheck.expected import expected_paths
-from vfatcheck.model import Manifest, Reading
+from vfatcheck.model import Manifest, Reading, show_bytes
 from vfatcheck.repro.check import IMAGE_NAME, Target, judged, target_row
 from vfatcheck.repro.folder import COMMAND_TIMEOUT, MAX_PRINTED
+from vfatcheck.spelling import spell_bytes, unspell
 
 FINDING_FILE = "finding.json"
 
 # what a tool prints when it cannot open or list something (the words of the back-ends' tools)
 _FAILED = re.compile(
-    r"error|not found|no such|cannot|can't|failed|exception|traceback|invalid|refused|\bNone\b"
-    r"|File not found|^[1-9]\d* \d+$",  # FatFs' f_stat: a non-zero FRESULT, then the size
+    r"error|not found|no such|cannot|can't|failed|exception|traceback|invalid|illegal|refused|\bNone\b"
+    r"|^[1-9]\d* (?:\d+|-)$"  # FatFs' f_stat: a non-zero FRESULT, then the size or -
+    r"|^L [1-9]\d* "  # a FatFs build's lookup line: a non-zero FRESULT
+    r"|^[A-Z$\d]+ +0 00-00-1980 "  # DOS's dir of a device name: the device, not the file
+    r"|^-{10}\s*\Z",  # 7-Zip's listing filtered by a path: no item after its separator
     re.IGNORECASE | re.MULTILINE,
 )
 _TIMES = re.compile(r"\b\d+(\.\d+)? ?(ms|s|sec|seconds)\b")
+_CLOCK = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\b")  # testdisk.log
 _ADDRESS = re.compile(r"\b0x[0-9a-f]{8,16}\b")
 _BASH_LINE = re.compile(r"^(?:bash|\S*command\.sh): line \d+: ", re.MULTILINE)
 _BASH_JOB = re.compile(r"^bash: +\d+ [A-Z][\w ()-]*? {2,}.*\n?", re.MULTILINE)
@@ -50,10 +55,11 @@ _READ_TABLE = re.compile(r"^path +reference +\S", re.MULTILINE)
 _TEMP_PART = r"(?:tmp\.\w{10}|vfatcheck-[\w.+-]+)"  # mktemp's and vfatcheck's own temporary directories
 _TEMP = re.compile(rf"{re.escape(tempfile.gettempdir())}/(?:[\w.+-]+/)*?{_TEMP_PART}(?:/{_TEMP_PART})*")
 # verdicts whose claim is that the written name is not shown as written, and those that a name is shown
-_NAME_GONE = ("missing", "mangled", "case-changed")
-_NAME_SHOWN = ("mangled", "case-changed", "extra", "lenient", "misattached")
+# (the tools of a mangled or case-changed name may list the expected 8.3 name beside the one shown)
+_NAME_GONE = ("missing",)
+_NAME_SHOWN = ("mangled", "case-changed", "extra", "lenient", "misattached", "unspellable")
 _NOT_RUN = ("exit code 126", "exit code 127")  # the shell could not run it: not found, not executable
-_FAILS = ("parser-error", "unreachable", "unspellable", "content-differs")
+_FAILS = ("parser-error", "unreachable", "content-differs")
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,14 @@ class Audit:
 def normalise(text: str, folder: Path) -> str:
     """The output without what changes from one run or machine to the next."""
     text = text.replace("\r\n", "\n").replace(str(folder), "<folder>")  # output.txt is read as text
+    # the folder where the output was recorded (a full path, as `realpath` prints it)
+    text = re.sub(rf"/\S*?/{re.escape(folder.name)}(?=/)", "<folder>", text)
     for where, word in ((sysconfig.get_paths()["purelib"], "<site-packages>"), (sys.prefix, "<venv>")):
         text = text.replace(where, word)
     text = text.replace(str(cache.root()), "<cache>")
     text = _TEMP.sub("<tmp>", text)
     text = _ADDRESS.sub("<address>", text)
+    text = _CLOCK.sub("<date>", text)
     # bash -c runs a lone command in its own place; command.sh forks it, and says how it ended
     text = _BASH_LINE.sub("bash: ", text)
     text = _BASH_JOB.sub("", text)
@@ -95,24 +104,33 @@ def normalise(text: str, folder: Path) -> str:
     return _TIMES.sub("<time>", text)
 
 
-def spellings(name: str) -> set[str]:
-    """The ways the back-ends' tools print a name: as text, Python's repr, hex of its UTF-8, code page 437
-    and UTF-16LE bytes, backslash escapes."""
-    out = {name, repr(name)[1:-1], name.encode("utf-8", "surrogatepass").hex()}
-    out.add(name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace"))
-    for codec in ("cp437", "utf-16-le"):
+def spellings(name: str, loose: bool = False) -> set[str]:
+    """The ways the back-ends' tools print a name (spelled as vfatcheck.spelling spells it): as text,
+    Python's repr, an 8.3 name in DOS dir's columns, vfatcheck's own escapes (`vfatcheck ls`, `read`),
+    hex of its UTF-8, code page 437 and UTF-16LE bytes; `loose` adds its code page 437 or Latin-1 bytes
+    printed raw (a byte that is not UTF-8 as an escape), as U-Boot and DOS print names. A name of
+    spaces only is found only as its escapes."""
+    text = unspell(name) or name
+    base, dot, ext = text.rpartition(".")
+    dos = f"{base:<8} {ext}" if dot and len(base) <= 8 and len(ext) <= 3 else text  # DOS dir's columns
+    out = {name, text, dos, repr(text)[1:-1], spell_bytes(text.encode("utf-8", "surrogatepass"))}
+    out.add(text.encode("utf-8", "surrogatepass").hex())
+    for codec in ("cp437", "latin-1", "utf-16-le"):
         with contextlib.suppress(UnicodeEncodeError):
-            out.add(name.encode(codec).hex())
-    return {s for s in out if s}
+            raw = text.encode(codec)
+            out.add(raw.hex())
+            if loose and codec != "utf-16-le":
+                out |= {raw.decode("utf-8", "backslashreplace"), show_bytes(raw)}
+    return {s for s in out if s.strip()}
 
 
-def _shows(printed: str, name: str) -> bool:
+def _shows(printed: str, name: str, loose: bool = False) -> bool:
     """The name is in the output; in `vfatcheck read`'s table (the command of the back-ends that boot
     vfatcheck's own kernel), only if the parser's column (after the reference's) says yes."""
     if _READ_TABLE.search(printed):
-        marks = [m.group(1) for s in spellings(name) for m in _table_row(s).finditer(printed)]
+        marks = [m.group(1) for s in spellings(name, loose) for m in _table_row(s).finditer(printed)]
         return "yes" in marks
-    return any(s in printed for s in spellings(name))
+    return any(s in printed for s in spellings(name, loose))
 
 
 def _table_row(name: str) -> re.Pattern[str]:
@@ -143,11 +161,11 @@ def claim_shown(meta: dict[str, object], printed: str, status: str, reference: s
         return f"the command printed nothing and ended with {status}"  # a listing that did not list
     reasons = []
     if verdict in _NAME_GONE and expected and not expected.startswith("(not shown)"):
-        if not _shows(reference, expected):
+        if not _shows(reference, expected, loose=True):
             reasons.append(f"the reference listing lacks {expected!r}")
         if seen != expected and _shows(printed, expected):
             reasons.append(f"{expected!r} is shown")
-    if verdict in _NAME_SHOWN and seen and seen != expected and not _shows(printed, seen):
+    if verdict in _NAME_SHOWN and seen and seen != expected and not _shows(printed, seen, loose=True):
         reasons.append(f"{seen!r} is not shown")
     if verdict.startswith("fsck-would"):
         return "" if _shows(printed, expected) or _shows(printed, seen) or failed else "no repair shown"

@@ -12,10 +12,11 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from vfatcheck import __version__, cases, pipeline
 from vfatcheck.errors import UserInputError
-from vfatcheck.model import FAT_TYPES
+from vfatcheck.model import FAT_TYPES, Manifest
 from vfatcheck.repro.check import IMAGE_NAME
 from vfatcheck.repro.make import folder_name
 from vfatcheck.verdicts import RunReport
@@ -75,3 +76,22 @@ def default_run_with_reproducers(out: Path, jobs: int = 2) -> RunReport:
     )
     print("running the default matrix", file=sys.stderr)
     return write_reproducers(pipeline.run(config), config, out)
+
+
+def why_not_single(meta: dict[str, Any], manifest: Manifest) -> str:
+    """Why a folder's image is more than one entry on FAT12 ("" when it is one): one of the reasons the
+    shrinker keeps more, read from the manifest; "unexplained: ..." otherwise."""
+    paths = [e.path for e in manifest.entries]
+    if meta["fat"] != 12:
+        return f"unexplained: FAT{meta['fat']}"
+    if len(paths) == 1:
+        return ""
+    leaves = [p for p in paths if not any(q.startswith(p + "/") for q in paths)]
+    entry = str(meta["entry"])
+    if len(leaves) == 1 and entry != leaves[0] and leaves[0].startswith(entry + "/"):
+        return "the entry is a directory; the one item left is a path below it, which shrinking keeps whole"
+    if len(leaves) == 1 and entry == leaves[0]:
+        return "the entry is in a directory that shrinking kept"
+    if len(leaves) >= 2 and not meta["bounded"]:  # delta debugging's result is 1-minimal
+        return f"{len(leaves)} items: without any one of them the problem goes"
+    return f"unexplained: {len(paths)} entries, {len(leaves)} items"
