@@ -139,7 +139,7 @@ def test_reproducer_is_the_qemu_line_and_the_console_commands() -> None:
     # typed from a pipe, after the empty lines that stop autoboot; `reset` ends qemu (-no-reboot)
     whole = uboot.BACKEND.reproducer("/tmp/x.img")
     typed = "printf '%s\\n' 'virtio scan' 'fatls virtio 0 \"/\"' reset; }"
-    assert whole.startswith("{ yes '' | head -n 20; " + typed)
+    assert whole.startswith("{ sleep 1; yes '' | head -n 20; " + typed)
     assert "file=/tmp/a,,b.img,if=none" in " ".join(uboot.qemu_argv("q", "r", [("/tmp/a,b.img", True)]))
 
 

@@ -284,8 +284,9 @@ class UbootBackend:
     def reproducer(self, image: str, path: str | None = None) -> str:
         """qemu with U-Boot, its commands typed on the serial console from a pipe: `fatls` of the root
         or a directory, `fatload` and `crc32` of a file, then `reset`, which ends qemu (-no-reboot).
-        The empty lines first stop autoboot: U-Boot drops what arrives while its UART starts (3 bytes
-        here, 2023.01). U-Boot compares one byte per UTF-16 unit of a name (Latin-1)."""
+        After a second (input that arrives while U-Boot 2023.01 starts its consoles hung it before
+        `Video:` in about 1 boot of 15), empty lines stop autoboot: U-Boot drops what arrives while
+        its UART starts (3 bytes here). U-Boot compares one byte per UTF-16 unit of a name (Latin-1)."""
         commands = ["virtio scan"]
         quoted = '"/' + (path or "").rstrip("/").replace('"', '\\"') + '"'
         if path is None or path.endswith("/"):
@@ -296,7 +297,8 @@ class UbootBackend:
             )
         typed = " ".join(shlex.quote(c) for c in [*commands, "reset"])
         argv = qemu_argv(self.qemu, self.rom, [(image, True)])
-        return f"{{ yes '' | head -n {AUTOBOOT_LINES}; printf '%s\\n' {typed}; }} | {shlex.join(argv)}"
+        typing = f"sleep 1; yes '' | head -n {AUTOBOOT_LINES}; printf '%s\\n' {typed}"
+        return f"{{ {typing}; }} | {shlex.join(argv)}"
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         return self.read_batch([ReadJob(image, tuple(expected))], timeout)[0]
