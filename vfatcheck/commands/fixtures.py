@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report", type=Path, metavar="F", help="repro-build: the JSON report of a `run --repro DIR` run"
     )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=repro_fixture.MAX_STEPS,
+        help=f"repro-build: parser reads per shrink at most ({repro_fixture.MAX_STEPS})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,7 +177,7 @@ def _repro(args: argparse.Namespace, root: Path) -> int:
             missing = repro_fixture.adopt(report, root)
         else:
             with tempfile.TemporaryDirectory(prefix="vfatcheck-repro-") as tmp:
-                report = repro_fixture.default_run_with_reproducers(Path(tmp), args.jobs)
+                report = repro_fixture.default_run_with_reproducers(Path(tmp), args.jobs, args.max_steps)
                 missing = repro_fixture.adopt(report, root)
         for line in missing:
             print(line)

@@ -26,6 +26,8 @@ INDEX = "index.json"
 KEPT = (f"{IMAGE_NAME}.gz", f"{IMAGE_NAME}.manifest.json", "command.sh", "output.txt", "expected.txt")
 KEPT_META = "finding.json"
 COMMAND = "vfatcheck fixtures repro-build"
+# more than `run --repro`'s 120: fatfs-83:extra:not-written takes 377 steps (72 items in 32 cases)
+MAX_STEPS = 600
 
 
 def adopt(report: RunReport, root: Path) -> list[str]:
@@ -61,7 +63,7 @@ def load_index(root: Path) -> list[dict[str, object]]:
     return found
 
 
-def default_run_with_reproducers(out: Path, jobs: int = 2) -> RunReport:
+def default_run_with_reproducers(out: Path, jobs: int = 2, max_steps: int = MAX_STEPS) -> RunReport:
     """The default `vfatcheck run` (every form and FAT type, seed 0, every installed back-end) and its
     reproducer folders under `out`, as `vfatcheck run --repro OUT` writes them."""
     from vfatcheck.backends import REGISTRY
@@ -75,7 +77,7 @@ def default_run_with_reproducers(out: Path, jobs: int = 2) -> RunReport:
         jobs=jobs,
     )
     print("running the default matrix", file=sys.stderr)
-    return write_reproducers(pipeline.run(config), config, out)
+    return write_reproducers(pipeline.run(config), config, out, max_steps)
 
 
 def why_not_single(meta: dict[str, Any], manifest: Manifest) -> str:
