@@ -46,6 +46,7 @@ _FAILED = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _TIMES = re.compile(r"\b\d+(\.\d+)? ?(ms|s|sec|seconds)\b")
+_UBOOT_FIRST = "=> virtio scan"  # the first command of U-Boot's reproducer
 _CLOCK = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\b")  # testdisk.log
 _ADDRESS = re.compile(r"\b0x[0-9a-f]{8,16}\b")
 _BASH_LINE = re.compile(r"^(?:bash|\S*command\.sh): line \d+: ", re.MULTILINE)
@@ -53,7 +54,8 @@ _BASH_JOB = re.compile(r"^bash: +\d+ [A-Z][\w ()-]*? {2,}.*\n?", re.MULTILINE)
 _SIGNAL = re.compile(r"killed by signal (\d+) \(\w+\)")
 _READ_TABLE = re.compile(r"^path +reference +\S", re.MULTILINE)
 _TEMP_PART = r"(?:tmp\.\w{10}|vfatcheck-[\w.+-]+)"  # mktemp's and vfatcheck's own temporary directories
-_TEMP = re.compile(rf"{re.escape(tempfile.gettempdir())}/(?:[\w.+-]+/)*?{_TEMP_PART}(?:/{_TEMP_PART})*")
+# from the start of a path: the CLI runs with its own TMPDIR, a command may have printed another
+_TEMP = re.compile(rf"(?<![\w.+-])(?:/[\w.+-]+)*?/{_TEMP_PART}(?:/{_TEMP_PART})*")
 # verdicts whose claim is that the written name is not shown as written, and those that a name is shown
 # (the tools of a mangled or case-changed name may list the expected 8.3 name beside the one shown)
 _NAME_GONE = ("missing",)
@@ -101,6 +103,12 @@ def normalise(text: str, folder: Path) -> str:
     text = _BASH_LINE.sub("bash: ", text)
     text = _BASH_JOB.sub("", text)
     text = _SIGNAL.sub(lambda m: f"exit code {128 + int(m.group(1))}", text)
+    # U-Boot: what it says before the first command typed (autoboot stopped, or run out first) and
+    # its empty prompts depend on when the piped lines arrive
+    status, _, rest = text.partition("\n")
+    if rest.lstrip().startswith("U-Boot ") and _UBOOT_FIRST in rest:
+        kept = rest[rest.index(_UBOOT_FIRST) :].splitlines(keepends=True)
+        text = status + "\n" + "".join(line for line in kept if line.rstrip() != "=>")
     return _TIMES.sub("<time>", text)
 
 
