@@ -117,6 +117,8 @@ def test_reproducer_mounts_and_copies() -> None:
     # a name goes into the batch as its code page 437 bytes (0.2 put UTF-8 on DOSBox's command line)
     assert "$'copy A:\\x5cC016\\x5c\\x90 C:" in dosbox.BACKEND.reproducer("/tmp/x.img", "C016/\u00c9")
     assert "'dir A:\\C016 > C:\\OUT.TXT'" in dosbox.BACKEND.reproducer("/tmp/x.img", "C016/")
+    # a device name: a copy would read the device and never return (the command hung to its timeout)
+    assert "'dir A:\\C033\\aux.h > C:\\OUT.TXT'" in dosbox.BACKEND.reproducer("/tmp/x.img", "C033/aux.h")
 
 
 @pytest.fixture(scope="module")

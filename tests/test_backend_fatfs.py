@@ -4,6 +4,8 @@ pure helpers, live reads in a child interpreter, crash and hang."""
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from tests import harness
 from tests.imagetools import have, mtools_image
 from vfatcheck import builder
-from vfatcheck.backends import fatfs
+from vfatcheck.backends import fatfs, proc
 from vfatcheck.model import Item, digest
 
 FILES = {
@@ -127,3 +129,19 @@ def test_a_segfault_in_the_library_becomes_a_crash_reading(tmp_path: Path) -> No
 def test_a_hang_in_the_library_becomes_a_timeout_reading(tmp_path: Path) -> None:
     reading = stand_in(tmp_path, harness.HANG_IN_LIBRARY).read(tmp_path / "x.img", ["a"], timeout=1)
     harness.assert_timeout(reading)
+
+
+@live_fatfs
+def test_reproducer_of_a_failed_lookup_prints_the_same_each_time(tmp_path: Path) -> None:
+    """f_stat leaves FILINFO as it was when the lookup fails: the size printed then was whatever the
+    memory held (another number at every run), so the reproducer prints it only on success."""
+    image = builder.build_image([Item("a.txt", b"x")], fat=12, form="standard")
+    (tmp_path / "img.img").write_bytes(image.data)
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # python3: the venv's
+
+    def run(path: str) -> bytes:
+        command = fatfs.BACKEND.reproducer("img.img", path)
+        return proc.run(["bash", "-c", command], timeout=60, cwd=tmp_path, env=env).stdout
+
+    assert {run("nothing.txt") for _ in range(3)} == {b"4 -\n"}
+    assert run("a.txt").startswith(b"0 ")  # found: FR_OK and its size

@@ -18,7 +18,7 @@ from tests.harness import (
     stand_in_reading,
 )
 from tests.imagetools import UNICODE_ITEMS
-from vfatcheck.backends import testdisk
+from vfatcheck.backends import proc, testdisk
 from vfatcheck.builder import build_image
 from vfatcheck.model import Item
 
@@ -124,8 +124,21 @@ def test_live_not_a_volume(tmp_path: Path) -> None:
 
 def test_reproducer_runs_in_a_fresh_directory() -> None:
     line = testdisk.BACKEND.reproducer("/tmp/a b.img", "ignored")
-    assert line.startswith("cd \"$(mktemp -d)\" && testdisk /log /cmd '/tmp/a b.img' partition_none,")
+    # the image by its full path first: a reproducer folder names it repro.img, which the fresh
+    # directory does not hold (the command exited 1 and printed nothing)
+    # a link to it, so that the log names image.img wherever the folder is (TestDisk 7.1 cuts its
+    # `Disk ... CHS` line at a fixed width: a longer path cut the geometry off)
+    start = 'i=$(realpath -- \'/tmp/a b.img\') && cd "$(mktemp -d)" && ln -s "$i" image.img && '
+    assert line.startswith(start + "testdisk /log /cmd image.img partition_none,")
     assert line.endswith("&& cat testdisk.log")
+
+
+@live("testdisk", reason="needs testdisk")
+def test_reproducer_finds_an_image_named_relative_to_where_it_runs(tmp_path: Path) -> None:
+    (tmp_path / "repro.img").write_bytes(build_image([], fat=12, form="standard").data)
+    done = proc.run(["bash", "-c", testdisk.BACKEND.reproducer("repro.img")], timeout=60, cwd=tmp_path)
+    assert done.returncode == 0 and b"FAT12" in done.stdout, done
+    assert b"Disk image.img - " in done.stdout and b"CHS " in done.stdout, done
 
 
 VERSION = 'case "$1" in /version) echo "Version: 0.0"; exit 0;; esac'

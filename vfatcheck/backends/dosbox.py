@@ -275,7 +275,10 @@ class DosboxBackend:
         raw = (raw_path(path.rstrip("/"), dt.CODEPAGE) or b"") if path else b""
         target = b"A:\\" + raw.replace(b"/", b"\\")
         lines = [f'imgmount a "{image}" -t floppy'.encode()]
-        if path is None or path.endswith("/"):
+        # a copy of a device name (CON, AUX.H) reads the device and never returns; dir shows what DOS
+        # opens for the name: the device (size 0, dated 1980), not the file
+        device = any(part.split(b".")[0].upper() in dt.DEVICES for part in raw.split(b"/"))
+        if path is None or path.endswith("/") or device:
             lines.append(b"dir " + target + b" > C:\\OUT.TXT")
         else:
             lines.append(b"copy " + target + b" C:\\OUT.BIN > C:\\OUT.TXT")

@@ -251,7 +251,12 @@ class FatfsBackend(LibraryBackend):
                 "while w.pyf_readdir(d, i) == 0 and i.get_name(): print(repr(i.get_name()), i.get_size())",
             ]
             return commandline.python_snippet([*opening, *listing])
-        reading = [f"i = w.FILINFO_Handle(); print(w.pyf_stat({raw!r}, i), i.get_size())"]
+        # the size only when f_stat succeeded: otherwise FILINFO is uninitialised memory, another
+        # number at every run
+        reading = [
+            f"i = w.FILINFO_Handle(); r = w.pyf_stat({raw!r}, i)",
+            "print(r, i.get_size() if r == 0 else '-')",
+        ]
         return commandline.python_snippet([*opening, *reading])
 
 

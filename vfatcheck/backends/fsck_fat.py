@@ -27,7 +27,6 @@ NAME = "fsck.fat"
 INSTALL_HINT = "apt-get install dosfstools"
 MODIFY_CODE = "fsck-would-modify"
 RESTORE_CODE = "fsck-would-restore"
-REPAIR_COPY = "/tmp/fsck-fat-repair.img"  # where the reproducer repairs a copy of the image
 _BANNER = re.compile(r"^fsck\.fat (\S+) \(([^)]*)\)$", re.MULTILINE)
 _SUMMARY = re.compile(r"^.*: \d+ files, \d+/\d+ clusters$")
 _INFO = re.compile(
@@ -218,8 +217,9 @@ class FsckFatBackend:
         it: what the fsck verdicts are made of. The same for every path: fsck.fat checks the volume."""
         img = commandline.quote(image)
         return (
-            f"{self.program} -n -v {img}; cp {img} {REPAIR_COPY} && chmod 600 {REPAIR_COPY} && "
-            f"{self.program} -a -v {REPAIR_COPY}; vfatcheck ls {REPAIR_COPY}"
+            # the copy in a fresh temporary file: a fixed name was shared by every reproducer run at once
+            f'{self.program} -n -v {img}; c=$(mktemp) && cp {img} "$c" && chmod 600 "$c" && '
+            f'{self.program} -a -v "$c"; vfatcheck ls "$c"; rm -f "$c"'
         )
 
     def _outcome(self, done: proc.Completed, version: str) -> Reading | None:

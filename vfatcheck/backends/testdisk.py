@@ -102,10 +102,13 @@ class TestdiskBackend(ProgramBackend):
         return parse_version(proc.run([self.program, "/version"], timeout=10).stdout)
 
     def reproducer(self, image: str, path: str | None = None) -> str:
-        """TestDisk has no lookup: the listing is the reproducer for every path."""
-        return (
-            f'cd "$(mktemp -d)" && testdisk /log /cmd {shlex.quote(image)} {COMMANDS} >/dev/null && cat {LOG}'
-        )
+        """TestDisk has no lookup: the listing is the reproducer for every path. It writes its log in
+        the current directory, so it runs in a fresh one, on a link to the image made from its full
+        path (a relative name, as in a reproducer folder, does not resolve from there; and TestDisk
+        7.1 cuts its `Disk IMAGE - ... CHS ...` line at a fixed width, so the long path itself would
+        make the log depend on where the folder is)."""
+        start = f'i=$(realpath -- {shlex.quote(image)}) && cd "$(mktemp -d)" && ln -s "$i" image.img'
+        return f"{start} && testdisk /log /cmd image.img {COMMANDS} >/dev/null && cat {LOG}"
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         if not self.available().ok:

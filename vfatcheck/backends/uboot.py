@@ -40,6 +40,9 @@ SCRATCH_BYTES = (64 << 20) + CONTENT_BYTES
 ROUND_ITEMS = 200  # variables a round defines; U-Boot's environment table holds a few hundred
 
 
+AUTOBOOT_LINES = 20  # empty lines before the commands (see UbootBackend.reproducer)
+
+
 def qemu_argv(qemu: str, rom: str, disks: Sequence[tuple[str, bool]]) -> list[str]:
     """The qemu command line: one virtio-blk disk per (path, read_only), `virtio 0` first."""
     argv = [qemu, "-M", "pc", "-m", str(MEMORY_MB), "-bios", rom, "-nographic", "-nic", "none", "-no-reboot"]
@@ -281,17 +284,23 @@ class UbootBackend:
         return self._version
 
     def reproducer(self, image: str, path: str | None = None) -> str:
-        argv = qemu_argv(self.qemu, self.rom, [(image, True)])
-        lines = [shlex.join(argv), "# at the U-Boot prompt (press a key to stop autoboot):", "virtio scan"]
-        if path is None:
-            lines.append("fatls virtio 0 /")
+        """qemu with U-Boot, its commands typed on the serial console from a pipe: `fatls` of the root
+        or a directory, `fatload` and `crc32` of a file, then `reset`, which ends qemu (-no-reboot).
+        After a second (input that arrives while U-Boot 2023.01 starts its consoles hung it before
+        `Video:` in about 1 boot of 15), empty lines stop autoboot: U-Boot drops what arrives while
+        its UART starts (3 bytes here). U-Boot compares one byte per UTF-16 unit of a name (Latin-1)."""
+        commands = ["virtio scan"]
+        quoted = '"/' + (path or "").rstrip("/").replace('"', '\\"') + '"'
+        if path is None or path.endswith("/"):
+            commands.append(f"fatls virtio 0 {quoted}")
         else:
-            quoted = '"/' + path.replace('"', '\\"') + '"'
-            lines += [
-                f"fatload virtio 0 {CONTENT_ADDR:x} {quoted}; crc32 {CONTENT_ADDR:x} ${{filesize}}",
-                f"# a directory: fatls virtio 0 {quoted}; U-Boot compares one byte per UTF-16 unit (Latin-1)",
-            ]
-        return "\n".join(lines)
+            commands.append(
+                f"fatload virtio 0 {CONTENT_ADDR:x} {quoted}; crc32 {CONTENT_ADDR:x} ${{filesize}}"
+            )
+        typed = " ".join(shlex.quote(c) for c in [*commands, "reset"])
+        argv = qemu_argv(self.qemu, self.rom, [(image, True)])
+        typing = f"sleep 1; yes '' | head -n {AUTOBOOT_LINES}; printf '%s\\n' {typed}"
+        return f"{{ {typing}; }} | {shlex.join(argv)}"
 
     def read(self, image: Path, expected: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Reading:
         return self.read_batch([ReadJob(image, tuple(expected))], timeout)[0]

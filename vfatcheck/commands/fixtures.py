@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from vfatcheck import fixtures
 from vfatcheck.backends import REGISTRY, get
 from vfatcheck.errors import UserInputError
+from vfatcheck.repro import fixture as repro_fixture
 
 HELP = "regenerate or verify the committed image fixtures and what each parser reads from them"
 DESCRIPTION = """\
@@ -27,6 +29,12 @@ rebuilt and checked by sha256.
           same tool version fails; with another version it is reported as "tool version changed"
           and fails only with --strict-versions
   list    the fixtures, one per line
+  repro-build   regenerate repro/: the reproducer folder of every finding of the default run (as
+          `vfatcheck run --repro DIR` writes them; with --report F, adopt the folders of such a run's
+          JSON report instead of running it again), and repro/index.json
+  repro-verify  run every folder's command.sh alone and check that it still shows the problem: the
+          output is the recorded one and the difference the finding claims is visible in it (tools
+          that vfatcheck boots in a VM: the images read in a batch, the verdict must come again)
 
 Exit codes: 0 done or verified; 1 verify found a failure; 2 bad usage; 3 internal error.
 """
@@ -41,7 +49,9 @@ def _parsers(text: str) -> tuple[str, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("build", "verify", "list"), help="what to do")
+    parser.add_argument(
+        "action", choices=("build", "verify", "list", "repro-build", "repro-verify"), help="what to do"
+    )
     parser.add_argument(
         "--dir", type=Path, default=Path("fixtures"), help="the fixtures directory (default ./fixtures)"
     )
@@ -67,9 +77,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--require-all", action="store_true", help="verify: a back-end that is not installed fails"
     )
     parser.add_argument("--quiet", action="store_true", help="no per-reading progress lines")
+    parser.add_argument(
+        "--report", type=Path, metavar="F", help="repro-build: the JSON report of a `run --repro DIR` run"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=repro_fixture.MAX_STEPS,
+        help=f"repro-build: parser reads per shrink at most ({repro_fixture.MAX_STEPS})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action.startswith("repro-"):
+        return _repro(args, args.dir / repro_fixture.REPRO_DIR)
     chosen = fixtures.select(args.only)
     if args.action == "list":
         for f in chosen:
@@ -143,4 +164,37 @@ def _verify(args: argparse.Namespace, root: Path, chosen: tuple[fixtures.Fixture
         f"{len(images)} fixture(s), {readings} reading(s) checked in {time.monotonic() - start:.1f} s: "
         f"{failed} failure(s), {warned} warning(s)"
     )
+    return 1 if failed else 0
+
+
+def _repro(args: argparse.Namespace, root: Path) -> int:
+    start = time.monotonic()
+    if args.action == "repro-build":
+        if args.report is not None:
+            from vfatcheck.commands.repro import load
+
+            report = load(args.report)
+            missing = repro_fixture.adopt(report, root)
+        else:
+            with tempfile.TemporaryDirectory(prefix="vfatcheck-repro-") as tmp:
+                report = repro_fixture.default_run_with_reproducers(Path(tmp), args.jobs, args.max_steps)
+                missing = repro_fixture.adopt(report, root)
+        for line in missing:
+            print(line)
+        print(f"{len(report.findings)} finding(s), {len(missing)} without a folder, into {root}")
+        return 0
+    from vfatcheck.repro.audit import audit_all
+
+    index = repro_fixture.load_index(root)
+    missing = [f"FAIL {r['id']}: {r.get('why', 'no folder')}" for r in index if not r.get("folder")]
+    audits = audit_all(root, jobs=args.jobs)
+    for audit in audits:
+        if not args.quiet or not audit.ok:
+            print(audit.line())
+        if audit.diff and not args.quiet:
+            print(audit.diff)
+    for line in missing:
+        print(line)
+    failed = len(missing) + sum(not a.ok for a in audits)
+    print(f"{len(audits)} folder(s) checked in {time.monotonic() - start:.1f} s: {failed} failure(s)")
     return 1 if failed else 0

@@ -121,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_reproducers(report: RunReport, config: RunConfig, out: Path) -> RunReport:
+def write_reproducers(
+    report: RunReport, config: RunConfig, out: Path, max_steps: int = DEFAULT_MAX_STEPS
+) -> RunReport:
     """`run --repro DIR`: one folder per finding of the run, each line said as it is done; the report
     again, its findings naming their folders, so that the JSON and HTML reports link to them."""
     findings = findings_of(report)
@@ -130,7 +132,9 @@ def write_reproducers(report: RunReport, config: RunConfig, out: Path) -> RunRep
     def said(line: str) -> None:
         print(line, file=sys.stderr)
 
-    outcomes = reproduce_all(findings, config.cases, config.seed, out, timeout=config.timeout, said=said)
+    outcomes = reproduce_all(
+        findings, config.cases, config.seed, out, timeout=config.timeout, max_steps=max_steps, said=said
+    )
     folders = {o.finding_id: str(o.folder) for o in outcomes if o.folder is not None}
     linked = tuple(replace(f, reproducer=folders.get(f.id, f.reproducer)) for f in findings)
     return replace(report, findings=linked)

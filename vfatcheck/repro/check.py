@@ -19,7 +19,7 @@ from vfatcheck.cases import Case, case_dir
 from vfatcheck.errors import UserInputError
 from vfatcheck.expected import expected_paths
 from vfatcheck.geometry import SECTORS_PER_MB
-from vfatcheck.model import Reading
+from vfatcheck.model import Manifest, Reading
 from vfatcheck.repro.shrink import Candidate, Outcome
 from vfatcheck.verdicts import Verdict
 
@@ -68,6 +68,21 @@ def start_candidate(cases: Sequence[Case], target: Target, path: str, fat: int) 
     return Candidate(fat, groups, at, path, cand.keeps_entry(), prefix)
 
 
+def judged(
+    target: Target, fat: int, path: Path, manifest: Manifest, reading: Reading, image_name: str = IMAGE_NAME
+) -> tuple[Verdict, ...]:
+    """The pipeline's own rows and commands for one reading of the image at `path`, so that the verdict
+    is judged exactly as in a run."""
+    the_case = Case(target.case, "repro", "", ())
+    job = pipeline.ImageJob(path.stem, fat, target.form, (the_case,), True)
+    built_job = pipeline.BuiltJob(job, path, manifest, tuple(expected_paths(manifest)), ())
+    return tuple(pipeline._verdicts(built_job, target.parser, reading, image_name))
+
+
+def target_row(rows: Sequence[Verdict], entry: str, verdict: str) -> Verdict | None:
+    return next((r for r in rows if r.path == entry and r.verdict == verdict), None)
+
+
 class Checker:
     """The shrinker's test: does the real parser still give the target's verdict on the entry?"""
 
@@ -101,13 +116,8 @@ class Checker:
         path.chmod(0o444)
         expected = tuple(expected_paths(built.manifest))
         reading = safe_read(self.backend, path, expected, self.timeout)
-        the_case = Case(self.target.case, "repro", "", ())
-        job = pipeline.ImageJob(path.stem, cand.fat, self.target.form, (the_case,), True)
-        built_job = pipeline.BuiltJob(job, path, built.manifest, expected, ())
-        # the pipeline's own rows and commands, so that the verdict is judged exactly as in a run
-        rows = tuple(pipeline._verdicts(built_job, self.target.parser, reading, image_name))
-        row = next((r for r in rows if r.path == cand.entry and r.verdict == self.target.verdict), None)
-        return Evidence(built, reading, rows, row)
+        rows = judged(self.target, cand.fat, path, built.manifest, reading, image_name)
+        return Evidence(built, reading, rows, target_row(rows, cand.entry, self.target.verdict))
 
     def __call__(self, cand: Candidate) -> Outcome:
         found = self.evidence(cand)
