@@ -129,3 +129,25 @@ def test_a_changed_recorded_output_fails(tmp_path: Path) -> None:
     recorded.write_text(text.replace("Open ERROR", "Opened"), encoding="utf-8")
     audit = audit_folder(folder)
     assert not audit.same and not audit.ok and "-Opened" in audit.diff, audit
+
+
+def test_a_folder_recorded_elsewhere_runs_from_this_checkout_and_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Committed folders name the recording machine's checkout and cache; the check runs them with this
+    machine's, keeping a cached build's key."""
+    from vfatcheck.repro.audit import relocated
+
+    monkeypatch.setenv("VFATCHECK_CACHE", "/elsewhere/cache")
+    script = (
+        "printf x | node /home/someone/src/vfatcheck/vfatcheck/backends/js/fatfs_reader.js "
+        "/home/someone/.cache/vfatcheck/npm-fatfs/5fd1fa8964e97d77/node_modules\n"
+        "/root/.cache/vfatcheck/fatfs-builds/9dd36f5c7bdc5de5/fatfs-reader repro.img < /dev/null\n"
+    )
+    ours = harness.REPO / "vfatcheck" / "backends"
+    assert relocated(script) == (
+        f"printf x | node {ours}/js/fatfs_reader.js "
+        "/elsewhere/cache/npm-fatfs/5fd1fa8964e97d77/node_modules\n"
+        "/elsewhere/cache/fatfs-builds/9dd36f5c7bdc5de5/fatfs-reader repro.img < /dev/null\n"
+    )
+    assert relocated("gzip -dc repro.img.gz > repro.img\n") == "gzip -dc repro.img.gz > repro.img\n"

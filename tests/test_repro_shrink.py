@@ -55,6 +55,26 @@ def test_a_single_entry_problem_shrinks_to_that_entry_at_the_root_on_fat12() -> 
     assert any("FAT32 -> FAT12" in line for line in result.log)
 
 
+def test_a_directory_finding_keeps_the_directory_not_a_path_below_it() -> None:
+    """The finding is about directory C005/Deep; its one item lies three levels below. Delta debugging
+    keeps that item whole; the cut replaces it by the directory alone, then it moves to the root."""
+    deep = Item("C005/Deep/er/and deeper/file.txt", content=b"x")
+    start = Candidate(12, ((Item("C005/other.txt"), deep),), 0, "C005/Deep", True, "C005")
+
+    def test(cand: Candidate) -> Outcome:
+        return "holds" if any(i.path.endswith("Deep") or "Deep/" in i.path for i in cand.items) else "gone"
+
+    end = shrink(start, test, max_steps=100).result
+    assert [(i.path, i.kind) for i in end.items] == [("Deep", "dir")] and end.entry == "Deep"
+
+
+def test_a_directory_that_needs_what_is_below_it_keeps_it() -> None:
+    deep = Item("Deep/file.txt", content=b"x")
+    start = Candidate(12, ((deep,),), 0, "Deep", True, "")
+    end = shrink(start, lambda c: "holds" if deep in c.items else "gone", max_steps=100).result
+    assert end.items == (deep,)
+
+
 def test_what_needs_another_case_and_a_larger_fat_keeps_them() -> None:
     def test(cand: Candidate) -> Outcome:
         paths = {i.path for i in cand.items}

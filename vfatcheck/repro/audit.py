@@ -180,11 +180,25 @@ def claim_shown(meta: dict[str, object], printed: str, status: str, reference: s
     return "; ".join(reasons)
 
 
+_OUR_FILES = re.compile(r"(?<![\w./-])/[^\s'\"]*/vfatcheck/backends/")  # a script of a back-end's
+_CACHED = re.compile(r"(?<![\w./-])/[^\s'\"]*?/vfatcheck/(?=[\w.-]+/[0-9a-f]{16}/)")  # a first-use build
+
+
+def relocated(script: str) -> str:
+    """command.sh with the paths of the machine that recorded it (vfatcheck's checkout, its cache) made
+    this machine's: a committed folder must run from any checkout. A cached build keeps its key, so a
+    tool built from other inputs is not found and the check says so."""
+    script = _OUR_FILES.sub(lambda _: f"{Path(__file__).resolve().parents[1]}/backends/", script)
+    return _CACHED.sub(lambda _: f"{cache.root()}/", script)
+
+
 def run_alone(folder: Path, timeout: float = COMMAND_TIMEOUT) -> tuple[str, str]:
     """command.sh as a maintainer runs it, in a fresh copy of the folder: (status, output) as
     output.txt records them. This interpreter's directory is first on PATH, for the Python snippets."""
     with tempfile.TemporaryDirectory(prefix="vfatcheck-audit-") as tmp:
         copy = Path(shutil.copytree(folder, Path(tmp) / folder.name))
+        script = copy / "command.sh"
+        script.write_text(relocated(script.read_text(encoding="utf-8")), encoding="utf-8")
         env = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
         done = proc.run(["bash", str(copy / "command.sh")], timeout=timeout, env=env, cwd=copy)
         printed = (done.stdout + done.stderr)[:MAX_PRINTED].decode("utf-8", errors="backslashreplace")

@@ -90,8 +90,6 @@ def why_not_single(meta: dict[str, Any], manifest: Manifest) -> str:
         return ""
     leaves = [p for p in paths if not any(q.startswith(p + "/") for q in paths)]
     entry = str(meta["entry"])
-    if len(leaves) == 1 and entry != leaves[0] and leaves[0].startswith(entry + "/"):
-        return "the entry is a directory; the one item left is a path below it, which shrinking keeps whole"
     if len(leaves) == 1 and entry == leaves[0]:
         return "the entry is in a directory that shrinking kept"
     if len(leaves) >= 2 and not meta["bounded"]:  # delta debugging's result is 1-minimal

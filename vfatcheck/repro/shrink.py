@@ -2,10 +2,11 @@
 candidate is passed in (vfatcheck.repro.check has the real one).
 
 Order (issue 9, item 2): the other cases of a shared image all at once, then delta debugging over
-the target case's items, then over the other cases that are left and their items, then the case's
-entries moved to the root, then the smallest FAT type that still shows it (12 < 16 < 32), then the
-image size. Every test that builds and reads an image is one step; after `max_steps` the search
-stops with the smallest candidate so far and says so.
+the target case's items, then over the other cases that are left and their items, then the items
+below a target directory replaced by the directory alone, then the case's entries moved to the
+root, then the smallest FAT type that still shows it (12 < 16 < 32), then the image size. Every test
+that builds and reads an image is one step; after `max_steps` the search stops with the smallest
+candidate so far and says so.
 """
 
 from __future__ import annotations
@@ -161,6 +162,20 @@ def hoisted(cand: Candidate) -> Candidate | None:
     return replace(_with_target(cand, items), entry=cand.entry[cut:], prefix="")
 
 
+def below_cut(cand: Candidate) -> Candidate | None:
+    """The target case's items below the target directory replaced by that directory alone, so that
+    its entry is the deepest one written (None when no item lies below it). Delta debugging drops
+    items but cannot cut one's path short."""
+    if cand.at is None or not cand.written:
+        return None
+    below = [n for n, i in enumerate(cand.target) if i.path.startswith(cand.entry + "/")]
+    if not below:
+        return None
+    items = [i for n, i in enumerate(cand.target) if n not in below and i.path != cand.entry]
+    items.insert(min(below), Item(cand.entry, "dir"))
+    return _with_target(cand, tuple(items))
+
+
 def _drop_cases(search: _Search, cand: Candidate, ddmin_them: bool) -> Candidate:
     others = _others(cand)
     if not others:
@@ -188,6 +203,10 @@ def _steps(search: _Search, cand: Candidate) -> Candidate:
             cand = _with_group(cand, index, _ddmin_group(search, cand, index))
     if cand is not before:
         search.log.append(f"entries: {before.describe()} -> {cand.describe()}")
+    cut = below_cut(cand)
+    if cut is not None and search.holds(cut):
+        search.log.append(f"items below {cand.entry} replaced by the directory alone")
+        cand = cut
     top = hoisted(cand)
     if top is not None and search.holds(top):
         search.log.append(f"moved to the root: {cand.entry} -> {top.entry}")
