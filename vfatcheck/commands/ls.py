@@ -120,16 +120,16 @@ def table_lines(volume: Volume) -> Iterator[str]:
     label = f", label {_visible(volume.label)!r}" if volume.label is not None else ""
     yield f"FAT{volume.fat_type}{label}, {len(volume.entries)} entries"
     rows = _rows(volume)
-    head: list[tuple[str, str, str, str, str]] = []
+    head: list[list[tuple[str, str, str, str, str]]] = []  # the first batches, kept as they came
     for batch in rows:
-        head += batch
-        if len(head) >= WIDTH_ROWS:
+        head.append(batch)
+        if sum(map(len, head)) >= WIDTH_ROWS:
             break
-    first = head[:WIDTH_ROWS]
+    first = list(itertools.islice(itertools.chain.from_iterable(head), WIDTH_ROWS))
     widths = [min(MAX_WIDTH, max(len(row[i]) for row in (COLUMNS, *first))) for i in range(len(COLUMNS))]
     line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
     yield line.format(*COLUMNS).rstrip()
-    for batch in itertools.chain([head], rows):
+    for batch in itertools.chain(head, rows):
         if batch:
             yield "\n".join(map(str.rstrip, itertools.starmap(line.format, batch)))
     if volume.anomalies:

@@ -133,12 +133,28 @@ def _chunks(
 ) -> Iterator[str]:
     """line(a, b) for each pair, as runs of lines: template.format(a, b) where the run's texts are
     all printable ASCII (which _shown and _pad leave as they are, and pad alike)."""
-    while batch := list(itertools.islice(pairs, 4096)):
+    for batch in _batches(pairs):
         texts = "".join(itertools.chain.from_iterable(batch))
         if texts.isascii() and texts.isprintable():
             yield "\n".join(itertools.starmap(template.format, batch))
         else:
             yield "\n".join(itertools.starmap(line, batch))
+
+
+def _batches(
+    pairs: Iterator[tuple[str, str]], most: int = 4096, chars: int = 1 << 20
+) -> Iterator[list[tuple[str, str]]]:
+    """The pairs in lists of at most `most` pairs and about `chars` characters (paths may be long)."""
+    batch: list[tuple[str, str]] = []
+    size = 0
+    for pair in pairs:
+        batch.append(pair)
+        size += len(pair[0])
+        if len(batch) >= most or size >= chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def paths_of(reading: Reading) -> Sequence[str]:

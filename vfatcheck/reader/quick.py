@@ -5,9 +5,7 @@ nothing) where it cannot tell, and the caller takes the slow way. Pure.
 
 from __future__ import annotations
 
-import array
 import re
-import sys
 
 from vfatcheck.layout.direntry import (
     ATTR_DIRECTORY,
@@ -57,7 +55,6 @@ def simple_displays(names: bytes) -> str:
 # what a long name decoded the quick way may not hold: what names.decode_units reports (characters
 # not allowed, lone surrogates) or spells otherwise (the backslash)
 _ODD_LONG = re.compile('[\x00-\x1f"*/:<>?\\\\|\uffff\ud800-\udfff]')
-_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def quick_long_name(raw: bytes, at: int, stop: int) -> tuple[str, int] | None:
@@ -83,22 +80,14 @@ def quick_long_name(raw: bytes, at: int, stop: int) -> tuple[str, int] | None:
     if attr & (ATTR_VOLUME_ID | ATTR_DIRECTORY) == ATTR_VOLUME_ID or lfn_checksum(name11) != checksum:
         return None
     # ordinal 1 (the slot right before the short entry) holds the first 13 units
-    pieces = (
+    pieces = [
         raw[s + 1 : s + 11] + raw[s + 14 : s + 26] + raw[s + 28 : s + 32]
         for s in range(short_at - 32, at - 1, -32)
-    )
-    encoded = b"".join(pieces)  # UTF-16LE
-    units = array.array("H")
-    units.frombytes(encoded)
-    if _BIG_ENDIAN:
-        units.byteswap()
-    end = units.index(0) if 0 in units else len(units)
-    rest = units[end + 1 :]
-    if rest.count(0xFFFF) != len(rest) or (end == len(units) and units[-1] == 0xFFFF):
-        return None
-    if not 0 < end <= MAX_LFN_UNITS:
-        return None
-    name = encoded[: 2 * end].decode("utf_16_le", "surrogatepass")
-    if _ODD_LONG.search(name) or name in (".", ".."):
+    ]
+    text = b"".join(pieces).decode("utf_16_le", "surrogatepass")  # lone surrogates as themselves
+    name, _, fill = text.partition("\x00")
+    if fill.strip("\uffff") or not name or _ODD_LONG.search(name) or name in (".", ".."):
+        return None  # bad padding, no name, characters reported (0xFFFF fill without 0x0000 too)
+    if len(name) > MAX_LFN_UNITS // 2 and len(name.encode("utf_16_le", "surrogatepass")) > 2 * MAX_LFN_UNITS:
         return None
     return name, count

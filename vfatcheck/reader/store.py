@@ -28,6 +28,7 @@ CLUSTER_AND_SIZE = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, D
 ATTR_CLUSTER_SIZE = struct.Struct("<11xB8xH4xHI")  # DIR_Attr and the above
 RECORD = struct.Struct("<11sBB7xH4xHI")  # DIR_Name, DIR_Attr, DIR_NTRes and the above
 BATCH = 4096  # entries made at a time: a deadline check each
+RUN_CHARS = 1 << 20
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
@@ -96,11 +97,12 @@ class EntryStore:
 
     def runs(self, start: int, stop: int, most: int = BATCH) -> Iterator[tuple[int, int]]:
         """(a, b) for consecutive ranges of start..stop-1 whose entries share a parent, each of at
-        most `most` entries."""
-        starts = self.run_starts
+        most `most` entries (fewer where their paths are long)."""
+        starts, parents, dir_paths = self.run_starts, self.parents, self.dir_paths
         at = bisect.bisect_right(starts, start)  # the next run's start after `start`
         while start < stop:
-            end = min(stop, start + most)
+            # and of at most about RUN_CHARS characters of paths: a deep tree's paths are long
+            end = min(stop, start + min(most, max(1, RUN_CHARS // (len(dir_paths[parents[start]]) + 256))))
             if at < len(starts):
                 end = min(end, starts[at])
             yield start, end
@@ -216,11 +218,11 @@ class EntryStore:
         run = 0  # items[run:n] are paths without a block below them, not yet given
         for n in sorted(bisect.bisect_left(items, key) for key in blocks):  # a component never ends in "/"
             key = items[n]
-            yield [prefix + item for item in items[run:n]]
+            yield from _prefixed(prefix, items[run:n])
             items[run : n + 1] = [""] * (n + 1 - run)  # what was listed is let go while the rest is walked
             run = n + 1
             yield from self._sorted_below(blocks[key], prefix + key)
-        yield [prefix + item for item in items[run:]]
+        yield from _prefixed(prefix, items[run:])
 
     def entry(self, index: int) -> Entry:
         rec = self.record(index)
@@ -334,6 +336,13 @@ class EntryStore:
         rest = None if spent else hasher.hexdigest()  # a chain shorter than the size: short content
         out.update((_key(first, size), rest) for size in sizes[pending:])
         return out
+
+
+def _prefixed(prefix: str, items: list[str]) -> Iterator[list[str]]:
+    """prefix + item for each item, in lists of about RUN_CHARS characters at most."""
+    step = max(1, RUN_CHARS // (len(prefix) + 256))
+    for start in range(0, len(items), step):
+        yield [prefix + item for item in items[start : start + step]]
 
 
 def _key(first: int, size: int) -> int:
