@@ -371,7 +371,7 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
     )
     chars = 0
     seen, legal = parser.seen, LEGAL_PLAIN
-    shortonly, unknown = FORM_CODES["shortonly"], FORM_CODES["unknown"]
+    shortonly, unknown, standard = FORM_CODES["shortonly"], FORM_CODES["unknown"], FORM_CODES["standard"]
     with memoryview(raw) as view:
         numbered = enumerate(struct.iter_unpack("<11sBB19x", view[:stop]))
         for index, (name11, attr, nt) in numbered:
@@ -407,9 +407,19 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
                 if given is None:
                     parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
                     continue
-                at = pos + given[1] * DIR_ENTRY_SIZE
-                parser.short(at, raw[at : at + DIR_ENTRY_SIZE], given)
-                for _ in range(given[1]):  # the other slots and the short entry
+                long_name, count = given
+                at = pos + count * DIR_ENTRY_SIZE
+                short11, nt = raw[at : at + 11], raw[at + 12]
+                if nt & FAT_NO_83NAME or not quick_valid(short11):
+                    parser.short(at, raw[at : at + DIR_ENTRY_SIZE], given)
+                else:  # what short() does for a "standard" entry with a long name: no anomaly
+                    positions(at)
+                    long_names(long_name)
+                    slots(count)
+                    forms(standard)
+                    chars += len(long_name)  # quick_long_name took none with a '/'
+                    seen(long_name, short11)
+                for _ in range(count):  # the other slots and the short entry
                     next(numbered)
     parser.chars += chars
     if end != -1:
