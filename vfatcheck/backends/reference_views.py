@@ -10,6 +10,7 @@ for. The volume keeps the image's mapping: vfatcheck never changes an image it r
 from __future__ import annotations
 
 import array
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import overload
 
@@ -86,14 +87,15 @@ class SeenEntries(_View, Sequence[SeenEntry]):
         return None if code < 0 else self.texts[code]
 
     def paths(self) -> Iterator[str]:
-        return (entry.path for entry in self.volume.entries)
+        return itertools.chain.from_iterable(c.paths for c in self.volume.columns())
 
     def path_view(self) -> Paths:
         return Paths(self)
 
     def short_names(self) -> Iterator[tuple[str, str]]:
         """(path, short name) of every entry, as the entries have them, without making them."""
-        return ((entry.path, entry.short_display) for entry in self.volume.entries)
+        columns = self.volume.columns()
+        return itertools.chain.from_iterable(zip(c.paths, c.shown, strict=True) for c in columns)
 
     def sorted_paths(self) -> Iterator[str]:
         return self.volume.sorted_paths()

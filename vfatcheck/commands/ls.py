@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from vfatcheck.commands.inputs import image_file, packed_hint
 from vfatcheck.commands.output import stdout_is_utf8, write_lines
 from vfatcheck.errors import BadImageError, UserInputError
-from vfatcheck.reader import Anomaly, Entry, Volume, scan_file
+from vfatcheck.layout.direntry import ATTR_DIRECTORY
+from vfatcheck.reader import FORM_NAMES, Anomaly, Entry, Volume, scan_file
 
 HELP = "list an image with the reference reader (names, short names, forms, anomalies)"
 DESCRIPTION = """\
@@ -96,29 +97,41 @@ WIDTH_ROWS = 1000
 MAX_WIDTH = 100
 
 
-def _row(e: Entry) -> tuple[str, str, str, str, str]:
-    return (
-        _visible(e.path) + ("/" if e.kind == "dir" else ""),
-        _visible(e.long_name) if e.long_name is not None else "-",
-        e.short_display,
-        e.form,
-        "" if e.kind == "dir" else str(e.size),
-    )
+def _visible_all(texts: Sequence[str]) -> Sequence[str]:
+    """[_visible(t) for t in texts], all at once when they are all printable."""
+    return texts if "".join(texts).isprintable() else list(map(_visible, texts))
+
+
+def _rows(volume: Volume) -> Iterator[list[tuple[str, str, str, str, str]]]:
+    """The table's rows, a run of entries (Volume.columns) at a time."""
+    for c in volume.columns():
+        dirs = [attr & ATTR_DIRECTORY for attr in c.records.attrs]
+        paths = [p + "/" if d else p for p, d in zip(_visible_all(c.paths), dirs, strict=True)]
+        present = [long for long in c.long_names if long is not None]
+        shown = iter(_visible_all(present))
+        longs = ["-" if long is None else next(shown) for long in c.long_names]
+        forms = [FORM_NAMES[f] for f in c.forms]
+        sizes = ["" if d else str(size) for d, size in zip(dirs, c.records.sizes, strict=True)]
+        yield list(zip(paths, longs, c.shown, forms, sizes, strict=True))
 
 
 def table_lines(volume: Volume) -> Iterator[str]:
-    """The table, a line at a time, so that a listing of millions of entries streams."""
+    """The table, a run of lines at a time, so that a listing of millions of entries streams."""
     label = f", label {_visible(volume.label)!r}" if volume.label is not None else ""
     yield f"FAT{volume.fat_type}{label}, {len(volume.entries)} entries"
-    entries = iter(volume.entries)
-    head = [_row(e) for e in itertools.islice(entries, WIDTH_ROWS)]
-    widths = [min(MAX_WIDTH, max(len(row[i]) for row in (COLUMNS, *head))) for i in range(len(COLUMNS))]
+    rows = _rows(volume)
+    head: list[list[tuple[str, str, str, str, str]]] = []  # the first batches, kept as they came
+    for batch in rows:
+        head.append(batch)
+        if sum(map(len, head)) >= WIDTH_ROWS:
+            break
+    first = list(itertools.islice(itertools.chain.from_iterable(head), WIDTH_ROWS))
+    widths = [min(MAX_WIDTH, max(len(row[i]) for row in (COLUMNS, *first))) for i in range(len(COLUMNS))]
     line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
     yield line.format(*COLUMNS).rstrip()
-    for row in head:
-        yield line.format(*row).rstrip()
-    for entry in entries:
-        yield line.format(*_row(entry)).rstrip()
+    for batch in itertools.chain(head, rows):
+        if batch:
+            yield "\n".join(map(str.rstrip, itertools.starmap(line.format, batch)))
     if volume.anomalies:
         yield ""
         yield f"{len(volume.anomalies)} anomalies:"

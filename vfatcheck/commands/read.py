@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,17 +111,50 @@ def side_by_side(readings: Sequence[Reading]) -> Iterator[str]:
     head = list(itertools.islice(rows, 1000))
     width = min(MAX_PATH_WIDTH, max((display_width(_shown(p)) for p, _ in head), default=4))
     yield _pad("path", width) + "  " + " ".join(f"{r.parser[:9]:>9}" for r in readings)
-    for path, marks in itertools.chain(head, rows):
-        yield f"{_pad(_shown(path), width)}  {marks}"
+    yield from _chunks(
+        itertools.chain(head, rows), f"{{:<{width}}}  {{}}", lambda p, m: f"{_pad(_shown(p), width)}  {m}"
+    )
     for r in readings:
         yield ""
         yield f"== {r.parser} {r.version}: {r.status}" + (f" ({clean(r.detail)})" if r.detail else "")
-        for path, short in _short_names(r):
-            yield f"  short name of {_shown(path)}: {_shown(short)}"
+        yield from _chunks(
+            _short_names(r),
+            "  short name of {}: {}",
+            lambda p, s: f"  short name of {_shown(p)}: {_shown(s)}",
+        )
         for x in _failed(r):
             yield f"  cannot open {_shown(x.path)}: {_shown(x.error or 'not found')}"
         for m in r.messages:
             yield f"  {m.level}: [{m.code}] {clean(m.text)}"
+
+
+def _chunks(
+    pairs: Iterator[tuple[str, str]], template: str, line: Callable[[str, str], str]
+) -> Iterator[str]:
+    """line(a, b) for each pair, as runs of lines: template.format(a, b) where the run's texts are
+    all printable ASCII (which _shown and _pad leave as they are, and pad alike)."""
+    for batch in _batches(pairs):
+        texts = "".join(itertools.chain.from_iterable(batch))
+        if texts.isascii() and texts.isprintable():
+            yield "\n".join(itertools.starmap(template.format, batch))
+        else:
+            yield "\n".join(itertools.starmap(line, batch))
+
+
+def _batches(
+    pairs: Iterator[tuple[str, str]], most: int = 4096, chars: int = 1 << 20
+) -> Iterator[list[tuple[str, str]]]:
+    """The pairs in lists of at most `most` pairs and about `chars` characters (paths may be long)."""
+    batch: list[tuple[str, str]] = []
+    size = 0
+    for pair in pairs:
+        batch.append(pair)
+        size += len(pair[0])
+        if len(batch) >= most or size >= chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def paths_of(reading: Reading) -> Sequence[str]:
@@ -157,6 +190,13 @@ def _numbered(paths: Iterator[str], n: int) -> Iterator[tuple[str, int]]:
 def _marked_paths(readings: Sequence[Reading]) -> Iterator[tuple[str, str]]:
     """Every path any reading lists, sorted, with a mark per reading: a merge of sorted streams,
     so that no set of every path is held."""
+    if len(readings) == 1:
+        mark = f"{'yes':>9}"
+        return zip(_sorted_paths(readings[0]), itertools.repeat(mark))
+    return _merged_paths(readings)
+
+
+def _merged_paths(readings: Sequence[Reading]) -> Iterator[tuple[str, str]]:
     streams = [_numbered(_sorted_paths(r), n) for n, r in enumerate(readings)]
     for path, group in itertools.groupby(heapq.merge(*streams), key=lambda item: item[0]):
         having = {n for _, n in group}

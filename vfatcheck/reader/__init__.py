@@ -12,11 +12,14 @@ from __future__ import annotations
 import array
 import hashlib
 import mmap
-from collections.abc import Iterator, Sequence
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
+from vfatcheck.reader.columns import Columns
 from vfatcheck.reader.directory import MAX_ANOMALIES, Listing, parse_directory, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Anomaly, Entry
 from vfatcheck.reader.names import path_component
@@ -39,6 +42,7 @@ __all__ = [
     "MAX_ANOMALIES",
     "MAX_DEPTH",
     "Anomaly",
+    "Columns",
     "Entry",
     "ReadTimeout",
     "Volume",
@@ -47,6 +51,8 @@ __all__ = [
     "scan_file",
 ]
 
+# an entry's digest code in file_digests from its attribute, when it has no size: -1 for a directory
+_CODE_OF_EMPTY = bytes(0xFF if attr & ATTR_DIRECTORY else 0 for attr in range(256))
 MAX_DEPTH = 100  # a Windows path (260 characters) cannot nest deeper than about 130
 MAX_ANOMALY_CHARS = 8 << 20  # paths and details of the anomalies kept, together
 
@@ -87,25 +93,35 @@ class Volume:
         """digest() of every entry at once, compactly: for entry n, texts[codes[n]], or None where
         codes[n] is -1 (a directory). Each chain is hashed once, as by digest()."""
         store = self._store
-        codes = array.array("i", [-1]) * len(store)
+        codes = array.array("i")
         texts: list[str | None] = [EMPTY_DIGEST]
         numbers: dict[str | None, int] = {EMPTY_DIGEST: 0}
-        for n in range(len(store)):
-            if not n % 4096:
-                self.work.check()
-            first, size, is_dir = store.cluster_and_size(n)
-            if is_dir:
+        for a, b in store.runs(0, len(store)):
+            self.work.check()
+            records = store.fields(range(a, b))
+            if not any(records.sizes):  # directories and empty files only
+                codes.extend(memoryview(records.attrs.translate(_CODE_OF_EMPTY)).cast("b"))
                 continue
-            if not size or not first:
-                codes[n] = 0
-                continue
-            text = store.digest(first, size)
-            code = numbers.get(text)
-            if code is None:
-                code = numbers[text] = len(texts)
-                texts.append(text)
-            codes[n] = code
+            fields = zip(records.attrs, records.his, records.los, records.sizes, strict=True)
+            for attr, hi, lo, size in fields:
+                if attr & ATTR_DIRECTORY:
+                    codes.append(-1)
+                elif not size or not (hi or lo):
+                    codes.append(0)
+                else:
+                    text = store.digest(hi << 16 | lo, size)
+                    code = numbers.get(text)
+                    if code is None:
+                        code = numbers[text] = len(texts)
+                        texts.append(text)
+                    codes.append(code)
         return codes, texts
+
+    def columns(self) -> Iterator[Columns]:
+        """The entries, as Volume.entries has them, column by column: a run of one directory's
+        entries (at most 4096) at a time. No deadline: what a scan found can always be listed."""
+        store = self._store
+        return (store.columns(a, b) for a, b in store.runs(0, len(store)))
 
     def own_lookups(self) -> array.array[int]:
         """For each entry, the index of the entry that find(entry.path) finds, or -1 (EntryStore)."""
@@ -175,6 +191,8 @@ class _Walker:
         self.anomalies = _Anomalies(volume_anomalies(fat))
         self.label: str | None = None
         self.owner_paths: dict[int, str] = {}
+        # adds the entries of the directory being listed that are not in the store yet
+        self.flush: Callable[[], None] = lambda: None
 
     def note(self, code: str, path: str | None, detail: str, offset: int | None = None) -> None:
         self.anomalies.add(Anomaly(code, path, detail, offset))
@@ -185,6 +203,8 @@ class _Walker:
             return ""
         path = self.owner_paths.get(owner)
         if path is None:
+            if owner >= len(self.store):  # an entry of the directory being listed
+                self.flush()
             if len(self.owner_paths) > 4096:
                 self.owner_paths.clear()
             path = self.owner_paths[owner] = self.store.entry(owner).path
@@ -237,38 +257,53 @@ class _Walker:
     ) -> None:
         """Record a directory's entries, walking each one's chain (and each subdirectory) in turn."""
         bases, span = place
-        for a in listing.anomalies:  # offsets within the directory's bytes -> offsets in the image
+        for n, a in enumerate(listing.anomalies):  # offsets in the directory's bytes -> in the image
+            if len(self.anomalies.kept) >= MAX_ANOMALIES:  # the rest are counted, not kept
+                self.anomalies.dropped += len(listing.anomalies) - n
+                break
             at = a.offset
             self.anomalies.add(a if at is None else replace(a, offset=bases[at // span] + at % span))
         self.anomalies.dropped += listing.dropped
         self.store.dir_paths[directory] = path
         positions = listing.positions
-        if len(bases) == 1:
-            base = bases[0]
-            records = [(base + p) >> 5 for p in positions]
+        count = len(positions)
+        every = count > 0 and positions[0] == 0 and positions[-1] == 32 * (count - 1)  # each record an entry
+        if len(bases) == 1 and every:
+            records: Sequence[int] = range(bases[0] >> 5, (bases[0] >> 5) + count)
+        elif len(bases) == 1:
+            records = [(bases[0] + p) >> 5 for p in positions]
         else:
             records = [(bases[p // span] + p % span) >> 5 for p in positions]
-        fields = list(ATTR_CLUSTER_SIZE.iter_unpack(memoryview(raw)[: len(raw) - len(raw) % 32]))
         longs, slots, forms = listing.long_names, listing.slots, listing.forms
-        done = 0  # entries of the listing added to the store: all before the one being walked
-        # only directories and files with a size have a chain to walk: the rest are added in runs
-        for n in [n for n, p in enumerate(positions) if (f := fields[p >> 5])[0] & ATTR_DIRECTORY or f[3]]:
-            index = self.store.extend(
-                records[done : n + 1],
-                directory,
-                longs[done : n + 1],
-                slots[done : n + 1],
-                forms[done : n + 1],
-            ) + (n - done)
-            done = n + 1
+        store, done = self.store, 0  # entries of the listing added to the store so far
+
+        def flush(upto: int) -> None:
+            nonlocal done
+            if upto > done:
+                store.extend(
+                    records[done:upto], directory, longs[done:upto], slots[done:upto], forms[done:upto]
+                )
+                done = upto
+
+        outer, self.flush = self.flush, lambda: flush(count)
+        owners, full = self.fat.owners, self.anomalies.full
+        for n in _with_chains(raw, positions, every):
+            index = len(store) + n - done
             position = positions[n]
-            attr, hi, lo, size = fields[position >> 5]
-            problems = [] if attr & ATTR_DIRECTORY else self.file(index, hi << 16 | lo, size)
-            if not attr & ATTR_DIRECTORY and not problems:
+            attr, hi, lo, size = ATTR_CLUSTER_SIZE.unpack_from(raw, position)
+            if attr & ATTR_DIRECTORY:
+                flush(n + 1)
+                problems = []
+            elif 2 <= (first := hi << 16 | lo) < len(owners) and owners[first] != NO_OWNER and full():
+                self.anomalies.dropped += 1  # its one problem, cross-linked at once, counted as file() has it
                 continue
-            if problems and not attr & ATTR_DIRECTORY and self.anomalies.full():
-                self.anomalies.dropped += len(problems)  # counted, not spelled out
-                continue
+            else:
+                problems = self.file(index, first, size)
+                if not problems:
+                    continue
+                if self.anomalies.full():
+                    self.anomalies.dropped += len(problems)  # counted, not spelled out
+                    continue
             long_name = listing.long_names[n]
             if long_name is None:
                 long_name = quick_display(raw[position : position + 11], raw[position + 12])
@@ -278,8 +313,8 @@ class _Walker:
                 self.note(code, entry_path, detail, records[n] << 5)
             if attr & ATTR_DIRECTORY:
                 self.subdirectory(index, entry_path, hi << 16 | lo, ancestors, depth)
-        if done < len(positions):
-            self.store.extend(records[done:], directory, longs[done:], slots[done:], forms[done:])
+        flush(count)
+        self.flush = outer
 
     def subdirectory(self, index: int, path: str, start: int, ancestors: frozenset[int], depth: int) -> None:
         offset = self.store.records[index] << 5  # the directory's own entry in its parent
@@ -331,6 +366,26 @@ class _Walker:
         if highest and self.fat.beyond_image(highest):
             problems.append(("data-beyond-image", "part of the content lies past the end of the image"))
         return problems
+
+
+_DIRECTORY_BIT = re.compile(b"[" + re.escape(bytes(b for b in range(256) if b & ATTR_DIRECTORY)) + b"]")
+
+
+def _with_chains(raw: bytes, positions: Sequence[int], every: bool) -> list[int]:
+    """The entries (numbers in the listing) that have a chain to walk: directories and files with a
+    size. `every`: entry n is record n."""
+    usable = len(raw) - len(raw) % 32
+    dirs = [m.start() for m in _DIRECTORY_BIT.finditer(raw[11:usable:32])]
+    words = array.array("I")
+    words.frombytes(raw[:usable])
+    if sys.byteorder == "big":
+        words.byteswap()
+    sizes = words[7::8]
+    chained = sorted({*dirs, *(k for k, size in enumerate(sizes) if size)}) if any(sizes) else dirs
+    if every:
+        return [k for k in chained if k < len(positions)]
+    wanted = set(chained)
+    return [n for n, p in enumerate(positions) if p >> 5 in wanted]
 
 
 def scan(data: ImageData | bytearray | memoryview, deadline: float | None = None) -> Volume:

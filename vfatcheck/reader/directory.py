@@ -9,6 +9,8 @@ Anything else drops the long name (the entry is shown by its short name) and is 
 from __future__ import annotations
 
 import array
+import itertools
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,11 +37,13 @@ from vfatcheck.reader.names import (
     classify,
     decode_units,
     fold,
+    is_nodual_v1,
     path_component,
     short_display,
     split_terminated,
     valid_83,
 )
+from vfatcheck.reader.quick import joined_names, quick_long_name, simple_displays
 
 # Printable ASCII but the backslash: bytes that names.short_display shows as they are (with case bits
 # applied to A-Z), and of those the ones a legal 8.3 name may hold (names.valid_83).
@@ -77,8 +81,11 @@ def quick_valid(raw: bytes) -> bool:
 
 def quick_classify(raw: bytes, nt_byte: int, has_lfn: bool, is_dir: bool) -> str:
     """names.classify, the quick way for a plain 8.3 entry without a long name."""
-    if not has_lfn and not nt_byte & FAT_NO_83NAME and quick_valid(raw):
-        return "shortonly"
+    if not nt_byte & FAT_NO_83NAME:
+        if has_lfn:  # names.classify without the validity test, which only counts with that bit
+            return "nodual-v1" if is_nodual_v1(raw) else "standard"
+        if quick_valid(raw):
+            return "shortonly"
     return classify(raw, nt_byte, has_lfn, is_dir)
 
 
@@ -258,11 +265,17 @@ class _Parser:
         component = path_component(name)
         return f"{self.dir_path}/{component}" if self.dir_path else component
 
-    def short(self, position: int, rec: bytes) -> None:
+    def short(self, position: int, rec: bytes, given: tuple[str, int] | None = None) -> None:
+        """A short entry; `given`: the long name and slot count quick_long_name found before it."""
         self.at = position
         raw, attr, nt = rec[:11], rec[11], rec[12]
         chain = self.chain
-        long_name, slots, problems = (None, 0, ()) if chain is None else self.take_long_name(raw)
+        long_name: str | None
+        problems: Sequence[tuple[str, str]]
+        if given is not None:
+            (long_name, slots), problems = given, ()
+        else:
+            long_name, slots, problems = (None, 0, ()) if chain is None else self.take_long_name(raw)
         name = long_name if long_name is not None else quick_display(raw, nt)
         form = quick_classify(raw, nt, long_name is not None, bool(attr & ATTR_DIRECTORY))
         self.positions.append(position)
@@ -358,10 +371,10 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
     )
     chars = 0
     seen, legal = parser.seen, LEGAL_PLAIN
-    shortonly, unknown = FORM_CODES["shortonly"], FORM_CODES["unknown"]
+    shortonly, unknown, standard = FORM_CODES["shortonly"], FORM_CODES["unknown"], FORM_CODES["standard"]
     with memoryview(raw) as view:
-        records = struct.iter_unpack("<11sBB19x", view[:stop])
-        for index, (name11, attr, nt) in enumerate(records):
+        numbered = enumerate(struct.iter_unpack("<11sBB19x", view[:stop]))
+        for index, (name11, attr, nt) in numbered:
             if (
                 parser.chain is None
                 and not attr & _NOT_PLAIN
@@ -388,7 +401,26 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
                 pos = index * DIR_ENTRY_SIZE
                 parser.chars += chars
                 chars = 0
-                parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
+                given = (
+                    quick_long_name(raw, pos, stop) if attr == ATTR_LONG_NAME and not parser.chain else None
+                )
+                if given is None:
+                    parser.feed(index, raw[pos : pos + DIR_ENTRY_SIZE])
+                    continue
+                long_name, count = given
+                at = pos + count * DIR_ENTRY_SIZE
+                short11, nt = raw[at : at + 11], raw[at + 12]
+                if nt & FAT_NO_83NAME or not quick_valid(short11):
+                    parser.short(at, raw[at : at + DIR_ENTRY_SIZE], given)
+                else:  # what short() does for a "standard" entry with a long name: no anomaly
+                    positions(at)
+                    long_names(long_name)
+                    slots(count)
+                    forms(standard)
+                    chars += len(long_name)  # quick_long_name took none with a '/'
+                    seen(long_name, short11)
+                for _ in range(count):  # the other slots and the short entry
+                    next(numbered)
     parser.chars += chars
     if end != -1:
         return parser.finish(True, raw[end + DIR_ENTRY_SIZE : usable], end)
@@ -397,34 +429,45 @@ def parse_directory(raw: bytes, dir_path: str, is_root: bool) -> Listing:
 
 def _plain_directory(parser: _Parser, raw: bytes, stop: int) -> bool:
     """A directory whose records up to `stop` are all plain, legal, distinct 8.3 entries (no long
-    names, labels, deleted or dot entries, 0x20 NT bits): its columns filled in at once, without a
-    step per record. False (and nothing done) for any other directory."""
+    names, labels, deleted or dot entries): its columns filled in at once, without a step per record
+    but one for each of the anomalies kept (the 0x20 NT bit without a long name). False (and
+    nothing done) for any other directory."""
     count = stop // DIR_ENTRY_SIZE
     if not count or 0x20 in raw[0:stop:DIR_ENTRY_SIZE]:
         return False
     if raw[11:stop:DIR_ENTRY_SIZE].translate(None, _WITHOUT_VOLUME_BIT):
         return False
-    if raw[12:stop:DIR_ENTRY_SIZE].translate(None, _WITHOUT_NO83_BIT):
-        return False
-    with memoryview(raw) as view:
-        pairs = list(struct.iter_unpack("<8s3s21x", view[:stop]))
-    bases, exts = zip(*pairs, strict=True)
-    if b"".join(bases).translate(None, LEGAL_PLAIN) or b"".join(exts).translate(None, LEGAL_PLAIN):
+    names = joined_names(raw[:stop])
+    if names.translate(None, LEGAL_PLAIN):
         return False
     # distinct 11 bytes are distinct shown names here: a legal name holds no '.' and no lower case
-    if len(set(pairs)) != count:
-        return False
-    ext_lengths = list(map(len, map(bytes.rstrip, exts)))
-    parser.chars = sum(map(len, map(bytes.rstrip, bases))) + sum(ext_lengths) + count - ext_lengths.count(0)
+    with memoryview(raw) as view:
+        if len(set(struct.iter_unpack("<11s21x", view[:stop]))) != count:
+            return False
+    parser.chars = len(simple_displays(names)) - count  # the names as shown, each ended by "\n"
     parser.positions = array.array("i", range(0, stop, DIR_ENTRY_SIZE))
     parser.long_names = [None] * count
     parser.slots = bytearray(count)
-    parser.forms = bytearray([FORM_CODES["shortonly"]]) * count
+    nts = raw[12:stop:DIR_ENTRY_SIZE]
+    parser.forms = bytearray(nts.translate(_FORM_OF_NT))
+    flagged = len(nts) - len(nts.translate(None, _NO83_BITS))
+    if flagged:  # as the loop in parse_directory reports them: the first ones kept, the others counted
+        room = max(0, MAX_ANOMALIES - len(parser.anomalies))
+        for match in itertools.islice(_NO83_BIT.finditer(nts), room):
+            at, nt = match.start() * DIR_ENTRY_SIZE, nts[match.start()]
+            name = plain_display(raw[at : at + 11], nt)
+            parser.note(
+                "nodual-flag-without-lfn", f"NT byte 0x{nt:02x} but no long name", parser.path_of(name), at
+            )
+        parser.dropped += max(0, flagged - room)
     return True
 
 
 _WITHOUT_VOLUME_BIT = bytes(b for b in range(256) if not b & ATTR_VOLUME_ID)
-_WITHOUT_NO83_BIT = bytes(b for b in range(256) if not b & FAT_NO_83NAME)
+_NO83_BITS = bytes(b for b in range(256) if b & FAT_NO_83NAME)
+_NO83_BIT = re.compile(b"[" + re.escape(_NO83_BITS) + b"]")
+# the form of a plain legal 8.3 entry without a long name, by its NT byte (names.classify)
+_FORM_OF_NT = bytes(FORM_CODES["unknown" if b & FAT_NO_83NAME else "shortonly"] for b in range(256))
 # An attribute with none of these bits, a lead byte other than these, and no long name open: a plain
 # short entry, which feed() would hand to short() after testing each of them. A legal 8.3 name
 # cannot start with a space or hold a '/' or a '.', so it is its own path component.

@@ -9,13 +9,16 @@ entries costs about as much memory as its own 2 MiB, and `ls` of an image stream
 from __future__ import annotations
 
 import array
+import bisect
 import hashlib
+import itertools
 import struct
 from collections.abc import Iterator, Sequence
 from typing import overload
 
 from vfatcheck.layout.direntry import ATTR_DIRECTORY
-from vfatcheck.reader.directory import LEGAL_PLAIN, name_key, plain_display, quick_display
+from vfatcheck.reader.columns import Columns, Records, components, name_keys, short_displays
+from vfatcheck.reader.directory import name_key, quick_display
 from vfatcheck.reader.entry import FORM_NAMES, Entry
 from vfatcheck.reader.names import path_component
 from vfatcheck.reader.volume import FatVolume
@@ -24,8 +27,8 @@ ROOT = -1  # the parent of the root directory's entries
 CLUSTER_AND_SIZE = struct.Struct("<20xH4xHI")  # DIR_FstClusHI, DIR_FstClusLO, DIR_FileSize
 ATTR_CLUSTER_SIZE = struct.Struct("<11xB8xH4xHI")  # DIR_Attr and the above
 RECORD = struct.Struct("<11sBB7xH4xHI")  # DIR_Name, DIR_Attr, DIR_NTRes and the above
-# a short name of these lead bytes is not shown as it is (a leading space is escaped, 0x05 is 0xE5)
-ODD_LEADS = frozenset([0x20, 0x05])
+BATCH = 4096  # entries made at a time: a deadline check each
+RUN_CHARS = 1 << 20
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
@@ -42,6 +45,7 @@ class EntryStore:
         self.forms = bytearray()
         self.longs: list[str | None] = []
         self.dir_paths: dict[int, str] = {ROOT: ""}  # the path of every directory that was entered
+        self.run_starts = array.array("i")  # where each run of entries of one parent starts
         self._children: dict[int, array.array[int]] | None = None
         self._index: dict[int, dict[str, int]] = {}
         self._digests: dict[int, str | None] | None = None  # by _key(first cluster, size)
@@ -49,18 +53,9 @@ class EntryStore:
     def __len__(self) -> int:
         return len(self.records)
 
-    def add(self, offset: int, parent: int, long_name: str | None, slots: int, form: int) -> int:
-        index = len(self.records)
-        self.records.append(offset >> 5)
-        self.parents.append(parent)
-        self.longs.append(long_name)
-        self.slots.append(slots)
-        self.forms.append(form)
-        return index
-
     def extend(
         self,
-        records: list[int],
+        records: Sequence[int],
         parent: int,
         long_names: list[str | None],
         slots: bytearray,
@@ -69,6 +64,8 @@ class EntryStore:
         """Add a directory's entries (`records`: where each short record lies, in 32-byte units);
         the index of the first."""
         first = len(self.records)
+        if not first or self.parents[-1] != parent:
+            self.run_starts.append(first)
         self.records.extend(records)
         self.parents.extend(array.array("i", [parent]) * len(records))
         self.longs.extend(long_names)
@@ -84,11 +81,12 @@ class EntryStore:
         """The entries of a directory (an entry index or ROOT), in order; all are gathered on first use."""
         if self._children is None:
             self._children = {}
-            for index, parent in enumerate(self.parents):
+            for start, stop in self.runs(0, len(self), len(self)):
+                parent = self.parents[start]
                 kids = self._children.get(parent)
                 if kids is None:
                     kids = self._children[parent] = array.array("i")
-                kids.append(index)
+                kids.extend(range(start, stop))
         return self._children.get(directory, ())
 
     def cluster_and_size(self, index: int) -> tuple[int, int, bool]:
@@ -97,41 +95,63 @@ class EntryStore:
         hi, lo, size = CLUSTER_AND_SIZE.unpack(rec)
         return hi << 16 | lo, size, bool(rec[11] & ATTR_DIRECTORY)
 
+    def runs(self, start: int, stop: int, most: int = BATCH) -> Iterator[tuple[int, int]]:
+        """(a, b) for consecutive ranges of start..stop-1 whose entries share a parent, each of at
+        most `most` entries (fewer where their paths are long)."""
+        starts, parents, dir_paths = self.run_starts, self.parents, self.dir_paths
+        at = bisect.bisect_right(starts, start)  # the next run's start after `start`
+        while start < stop:
+            # and of at most about RUN_CHARS characters of paths: a deep tree's paths are long
+            end = min(stop, start + min(most, max(1, RUN_CHARS // (len(dir_paths[parents[start]]) + 256))))
+            if at < len(starts):
+                end = min(end, starts[at])
+            yield start, end
+            start = end
+            while at < len(starts) and starts[at] <= start:
+                at += 1
+
+    def fields(self, indexes: Sequence[int]) -> Records:
+        """The records of these entries, column by column."""
+        records, view = self.records, self.fat.view
+        if isinstance(indexes, range) and indexes.step == 1:
+            mine = records[indexes.start : indexes.stop]
+        else:
+            mine = array.array(records.typecode, map(records.__getitem__, indexes))
+        count = len(mine)
+        if (
+            count
+            and mine[-1] - mine[0] == count - 1
+            and mine == array.array(mine.typecode, range(mine[0], mine[0] + count))
+        ):
+            return Records(bytes(view[mine[0] << 5 : (mine[-1] + 1) << 5]))  # one stretch of records
+        return Records(b"".join([view[r << 5 : (r << 5) + 32] for r in mine]))
+
+    def names(self, indexes: Sequence[int]) -> tuple[list[str], list[str], Sequence[str]]:
+        """The short names as shown, the names (long, else short) and the path components of these
+        entries."""
+        shown = short_displays(self.fields(indexes))
+        longs = self.longs
+        names = [s if (long := longs[n]) is None else long for n, s in zip(indexes, shown, strict=True)]
+        return shown, names, components(names)
+
+    def columns(self, start: int, stop: int) -> Columns:
+        """Entries start..stop-1, which share a parent (runs()), column by column."""
+        records = self.fields(range(start, stop))
+        shown = short_displays(records)
+        longs = self.longs[start:stop]
+        names = [s if long is None else long for s, long in zip(shown, longs, strict=True)]
+        prefix = self.dir_paths[self.parents[start]] if start < stop else ""
+        paths = components(names)
+        if prefix:
+            paths = list(map((prefix + "/").__add__, paths))
+        return Columns(
+            start, records, paths, names, longs, shown, self.forms[start:stop], self.slots[start:stop]
+        )
+
     def entries(self, start: int, stop: int) -> Iterator[Entry]:
-        """entry(n) for n in start..stop-1, the quick way: the plain 8.3 names that most entries of a
-        big directory have are shown without names.short_display's work."""
-        view, unpack = self.fat.view, RECORD.unpack_from
-        records, parents, longs, slots, forms = self.records, self.parents, self.longs, self.slots, self.forms
-        dir_paths, legal = self.dir_paths, LEGAL_PLAIN
-        parent, prefix = ROOT - 1, ""
-        for n in range(start, stop):
-            raw, attr, nt, hi, lo, size = unpack(view, records[n] << 5)
-            plain = raw[0] not in ODD_LEADS and not raw.translate(None, legal)
-            shown = plain_display(raw, nt) if plain else quick_display(raw, nt)
-            long_name = longs[n]
-            if long_name is None:
-                name, component = shown, shown if plain else path_component(shown)
-            else:
-                name, component = long_name, path_component(long_name)
-            if parents[n] != parent:
-                parent = parents[n]
-                prefix = dir_paths[parent]
-                prefix = prefix + "/" if prefix else ""
-            yield Entry(
-                prefix + component,
-                name,
-                long_name,
-                raw,
-                shown,
-                nt,
-                attr,
-                "dir" if attr & ATTR_DIRECTORY else "file",
-                size,
-                hi << 16 | lo,
-                FORM_NAMES[forms[n]],
-                slots[n],
-                n,
-            )
+        """entry(n) for n in start..stop-1, a run of entries at a time."""
+        for a, b in self.runs(start, stop):
+            yield from self.columns(a, b).entries()
 
     def component(self, index: int) -> str:
         """The entry's name as its path's last component (as in entry(index).path)."""
@@ -162,10 +182,9 @@ class EntryStore:
             # an index made here is not kept: all of them together would cost ~100 bytes an entry
             index = self._index.get(home) or self._build_index(home)
             work.indexed += len(kids)
-            for kid in kids:
-                component = self.component(kid)
-                hit = index.get(name_key(component)) if component else None
-                if hit is not None:
+            comps = self.names(kids)[2]
+            for kid, component, hit in zip(kids, comps, map(index.get, name_keys(comps)), strict=True):
+                if hit is not None and component:
                     found[kid] = hit
             work.check()
         return found
@@ -180,26 +199,30 @@ class EntryStore:
         directory at a time: a directory's names and the blocks of its subdirectories ("name/")
         sorted together give the order of all the paths below it."""
         self._all_children()
-        return self._sorted_below((ROOT,), "")
+        return itertools.chain.from_iterable(self._sorted_below((ROOT,), ""))
 
-    def _sorted_below(self, directories: Sequence[int], prefix: str) -> Iterator[str]:
+    def _sorted_below(self, directories: Sequence[int], prefix: str) -> Iterator[Sequence[str]]:
+        """The paths below `directories` (same-named directories listed together), sorted, as runs."""
         names: set[str] = set()
         blocks: dict[str, list[int]] = {}
+        dir_paths = self.dir_paths
         for directory in directories:
-            for kid in self.children(directory):
-                component = self.component(kid)
-                names.add(component)
-                if kid in self.dir_paths and self.children(kid):
+            kids = self.children(directory)
+            comps = self.names(kids)[2]
+            names.update(comps)
+            for kid, component in zip(kids, comps, strict=True):
+                if kid in dir_paths and self.children(kid):
                     blocks.setdefault(component + "/", []).append(kid)
         items = sorted([*names, *blocks])
         del names
-        for n, key in enumerate(items):
-            items[n] = ""  # what was listed is let go while the rest is walked
-            below = blocks.get(key)
-            if below is None:
-                yield prefix + key
-            else:
-                yield from self._sorted_below(below, prefix + key)
+        run = 0  # items[run:n] are paths without a block below them, not yet given
+        for n in sorted(bisect.bisect_left(items, key) for key in blocks):  # a component never ends in "/"
+            key = items[n]
+            yield from _prefixed(prefix, items[run:n])
+            items[run : n + 1] = [""] * (n + 1 - run)  # what was listed is let go while the rest is walked
+            run = n + 1
+            yield from self._sorted_below(blocks[key], prefix + key)
+        yield from _prefixed(prefix, items[run:])
 
     def entry(self, index: int) -> Entry:
         rec = self.record(index)
@@ -236,19 +259,34 @@ class EntryStore:
         return index.get(name_key(name))
 
     def _build_index(self, directory: int) -> dict[str, int]:
+        """Each of the directory's names (its short name as shown, its name, that name as a path
+        component) to the first child that has it, by name_key."""
+        kids = self.children(directory)
+        shown, names, comps = self.names(kids)
         index: dict[str, int] = {}
-        view = self.fat.view
-        for child in self.children(directory):
-            offset = self.records[child] << 5
-            shown = quick_display(bytes(view[offset : offset + 11]), view[offset + 12])
-            long_name = self.longs[child]
-            name = shown if long_name is None else long_name
-            names = {shown, name, path_component(name)}
-            for name in names:
-                index.setdefault(name_key(name), child)
-            self.fat.work.indexed += len(names)
+        for key, kid in zip(reversed(name_keys(shown)), reversed(kids), strict=True):
+            index[key] = kid  # the first child wins: it is written last
+        count = len(kids)
+        others = [
+            n for n, (s, name, c) in enumerate(zip(shown, names, comps, strict=True)) if name != s or c != s
+        ]
+        for n in others:  # a long name: up to two names more
+            extra = {names[n], comps[n]} - {shown[n]}
+            count += len(extra)
+            for key in map(name_key, extra):
+                if index.get(key, kids[n] + 1) > kids[n]:
+                    index[key] = kids[n]
+        self.fat.work.indexed += count
         self.fat.work.check()
         return index
+
+    def files_with_content(self) -> Iterator[tuple[int, int]]:
+        """(first cluster, size) of the files that have both, in order."""
+        for a, b in self.runs(0, len(self)):
+            r = self.fields(range(a, b))
+            for attr, hi, lo, size in zip(r.attrs, r.his, r.los, r.sizes, strict=True):
+                if size and (hi or lo) and not attr & ATTR_DIRECTORY:
+                    yield hi << 16 | lo, size
 
     def digest(self, first: int, size: int) -> str | None:
         """SHA-256 of the content of a file of this store starting at cluster `first` (as
@@ -268,10 +306,8 @@ class EntryStore:
         one walk, the hash is copied at each of their sizes. Chains that run into each other are
         hashed again from each start, until the budget (Work.hash_budget) is spent."""
         sizes: dict[int, set[int]] = {}
-        for n in range(len(self)):
-            first, size, is_dir = self.cluster_and_size(n)
-            if not is_dir and size and first:
-                sizes.setdefault(first, set()).add(size)
+        for first, size in self.files_with_content():
+            sizes.setdefault(first, set()).add(size)
         out: dict[int, str | None] = {}
         for first, wanted in sizes.items():
             out.update(self._hash_chain(first, sorted(wanted)))
@@ -300,6 +336,13 @@ class EntryStore:
         rest = None if spent else hasher.hexdigest()  # a chain shorter than the size: short content
         out.update((_key(first, size), rest) for size in sizes[pending:])
         return out
+
+
+def _prefixed(prefix: str, items: list[str]) -> Iterator[list[str]]:
+    """prefix + item for each item, in lists of about RUN_CHARS characters at most."""
+    step = max(1, RUN_CHARS // (len(prefix) + 256))
+    for start in range(0, len(items), step):
+        yield [prefix + item for item in items[start : start + step]]
 
 
 def _key(first: int, size: int) -> int:
