@@ -184,8 +184,10 @@ def _listed(disk: _Disk, raw: bytes, said: bytes) -> list[tuple[bytes, SeenEntry
     where = raw.decode(dt.CODEPAGE).replace("\\", "/").removeprefix("/")
     entries, other = dt.parse_dir(said)
     if not raw and dt.nothing_found(other, disk.letter):
-        # DOS's answer for a root with no entry (subdirectories always hold . and ..)
-        disk.messages.append(Message("info", EMPTY_CODE, f"dir /: {dt.said(said)}: the root holds no entry"))
+        # DOS's answer for a root with no entry (subdirectories always hold . and ..); said without
+        # the drive letter, which depends on the image's place in the batch
+        empty = "dir /: File *.* not found: the root holds no entry"
+        disk.messages.append(Message("info", EMPTY_CODE, empty))
         other = []
     if other:
         disk.messages.append(
