@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vfatcheck.backends.base import Capabilities
-from vfatcheck.compare import compare
+from vfatcheck.compare import Expected, compare
 from vfatcheck.model import Manifest, ManifestEntry, Reading
 from vfatcheck.reader import Entry
 from vfatcheck.spelling import unspell
@@ -89,9 +89,16 @@ class Disagreement:
         return {"path": self.path, "reference": self.reference, "views": [v.to_dict() for v in self.views]}
 
 
-def rows_of(manifest: Manifest, reading: Reading, capabilities: Capabilities, fat: int) -> list[Verdict]:
-    """compare's rows of one reading against the reference manifest."""
-    return compare(manifest, reading, capabilities, lambda _path: CASE, FORM, fat)
+def rows_of(
+    manifest: Manifest,
+    reading: Reading,
+    capabilities: Capabilities,
+    fat: int,
+    expected: Sequence[Expected] | None = None,
+) -> list[Verdict]:
+    """compare's rows of one reading against the reference manifest (`expected`: its expected entries
+    for these capabilities, when the caller has them)."""
+    return compare(manifest, reading, capabilities, lambda _path: CASE, FORM, fat, expected)
 
 
 def describe(entry: ManifestEntry) -> str:

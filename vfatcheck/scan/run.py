@@ -24,7 +24,7 @@ from vfatcheck import __version__
 from vfatcheck.backends import get, safe_read
 from vfatcheck.backends.reference import reading_of
 from vfatcheck.commands.inputs import image_file, packed_hint
-from vfatcheck.compare import expected_paths
+from vfatcheck.compare import Expected, expected_entries, expected_paths
 from vfatcheck.errors import BadImageError, UserInputError
 from vfatcheck.model import Manifest, Reading
 from vfatcheck.reader import Anomaly, ReadTimeout, scan_file
@@ -206,10 +206,14 @@ def _rows(manifest: Manifest, readings: Sequence[Reading], fat: int) -> list[Ver
     """Every reading that completed, compared with the reference manifest (failed readings are
     reported once per back-end, not once per path)."""
     rows: list[Verdict] = []
+    views: dict[bool, list[Expected]] = {}  # the expected entries of each view, worked out once
     for reading in readings:
         if reading.status != "ok":
             continue
-        rows += disagree.rows_of(manifest, reading, get(reading.parser).capabilities, fat)
+        caps = get(reading.parser).capabilities
+        if caps.short_names_only not in views:
+            views[caps.short_names_only] = expected_entries(manifest, caps.short_names_only)
+        rows += disagree.rows_of(manifest, reading, caps, fat, views[caps.short_names_only])
     return rows
 
 
