@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     _escape_unencodable()
     args = build_parser().parse_args(argv)
-    with proc.session(), _signals_end_children(args.command):
+    with proc.session(), signals_end_children(args.command):
         try:
             code: int = args.run(args)
         except (UserInputError, BadImageError) as exc:
@@ -92,7 +92,7 @@ def _escape_unencodable() -> None:
 
 
 @contextlib.contextmanager
-def _signals_end_children(command: str) -> Iterator[None]:
+def signals_end_children(command: str) -> Iterator[None]:
     """On SIGTERM or SIGINT: end every back-end's process group, remove the temporary files, and exit
     with 128 + the signal's number (143, 130), whatever the worker threads are doing."""
     if threading.current_thread() is not threading.main_thread():

@@ -211,18 +211,21 @@ def main(argv: list[str] | None = None) -> int:
         rate = summary.inputs / max(1e-9, time.monotonic() - began)
         print(f"[{time.monotonic() - began:.0f} s, {rate:.0f}/s] {summary.line()}", flush=True)
 
-    summary = run(
-        target,
-        corpus,
-        args.count,
-        args.seed,
-        args.cpu_limit,
-        expected,
-        args.out,
-        args.start,
-        progress,
-        args.every,
-    )
+    from vfatcheck.cli import signals_end_children
+
+    with signals_end_children("fuzz"):  # SIGTERM, Ctrl-C: end the back-ends' process groups too
+        summary = run(
+            target,
+            corpus,
+            args.count,
+            args.seed,
+            args.cpu_limit,
+            expected,
+            args.out,
+            args.start,
+            progress,
+            args.every,
+        )
     progress(summary)
     for failure in summary.failures[:20]:
         print(
