@@ -141,6 +141,20 @@ def _short_names(
     return main, tuple(dict.fromkeys(other))
 
 
+class ExpectedViews:
+    """Expected entries worked out once per image and view (long names, or 8.3 names only), for a
+    caller that compares one manifest with the readings of many back-ends."""
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[str, bool], list[Expected]] = {}
+
+    def of(self, image: str, manifest: Manifest, short_only: bool) -> list[Expected]:
+        key = (image, short_only)
+        if key not in self._views:
+            self._views[key] = expected_entries(manifest, short_only)
+        return self._views[key]
+
+
 def expected_entries(manifest: Manifest, short_only: bool = False) -> list[Expected]:
     """Every manifest entry, in manifest order; under an absent directory everything is absent too.
 

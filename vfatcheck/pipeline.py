@@ -25,8 +25,9 @@ from vfatcheck.backends import batch_size, get, safe_read_batch
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Backend, ReadJob
 from vfatcheck.builder import BuiltImage, build_image
 from vfatcheck.cases import Case, case_dir
-from vfatcheck.compare import Expected, compare, expected_entries, expected_paths
+from vfatcheck.compare import compare, expected_paths
 from vfatcheck.errors import UserInputError
+from vfatcheck.expected import ExpectedViews
 from vfatcheck.findings import group
 from vfatcheck.model import FORMS, Item, Manifest, Reading
 from vfatcheck.verdicts import CaseInfo, EntryFacts, ImageWarning, ParserInfo, RunReport, Verdict
@@ -195,29 +196,15 @@ def read_tasks(built_jobs: Sequence[BuiltJob], parsers: Sequence[str]) -> list[t
     return tasks + sorted(singles, key=lambda task: by_size[id(task[0][0])])
 
 
-class _ExpectedViews:
-    """Each image's expected entries, computed once per view (long names, or 8.3 names only) rather
-    than once per parser that reads the image."""
-
-    def __init__(self) -> None:
-        self._views: dict[tuple[str, bool], list[Expected]] = {}
-
-    def of(self, built: BuiltJob, short_only: bool) -> list[Expected]:
-        key = (built.job.key, short_only)
-        if key not in self._views:
-            self._views[key] = expected_entries(built.manifest, short_only)
-        return self._views[key]
-
-
 def _verdicts(
-    built: BuiltJob, parser: str, reading: Reading, image: str, views: _ExpectedViews | None = None
+    built: BuiltJob, parser: str, reading: Reading, image: str, views: ExpectedViews | None = None
 ) -> list[Verdict]:
     """The rows of one image and parser, each problem with the command that shows it (`image` is how
     the commands name the image file)."""
     job = built.job
     backend = get(parser)
     caps = backend.capabilities
-    expected = (views or _ExpectedViews()).of(built, caps.short_names_only)
+    expected = (views or ExpectedViews()).of(built.job.key, built.manifest, caps.short_names_only)
     rows = compare(built.manifest, reading, caps, case_resolver(job), job.form, job.fat, expected)
     if not job.isolated:
         # the case directories are scaffolding, not part of any case: their own rows would colour every
@@ -367,7 +354,7 @@ def _run(config: RunConfig, jobs: list[ImageJob], directory: Path, progress: Pro
                 clock.total -= len(available)  # nothing the kernel could write: no image to read
                 continue
             built_jobs.append(built)
-        views = _ExpectedViews()
+        views = ExpectedViews()
         judged: dict[tuple[str, str], tuple[list[Verdict], list[ImageWarning]]] = {}
         tasks = [
             pool.submit(_read, images, parser, config.timeout, clock)

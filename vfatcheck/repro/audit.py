@@ -260,7 +260,8 @@ def audit_in_vm(folders: Sequence[Path], timeout: float = DEFAULT_TIMEOUT) -> li
             work.append((folder, meta, image, Manifest.from_json(manifest_text)))
         for parser in sorted({m["parser"] for m in metas}):
             mine = [w for w in work if w[1]["parser"] == parser]
-            backend, size = get(parser), batch_size(get(parser))
+            backend = get(parser)
+            size = batch_size(backend)
             for start in range(0, len(mine), size):
                 chunk = mine[start : start + size]
                 jobs = [ReadJob(image, tuple(expected_paths(manifest))) for _f, _m, image, manifest in chunk]

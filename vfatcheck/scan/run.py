@@ -24,8 +24,9 @@ from vfatcheck import __version__
 from vfatcheck.backends import get, safe_read
 from vfatcheck.backends.reference import reading_of
 from vfatcheck.commands.inputs import image_file, packed_hint
-from vfatcheck.compare import Expected, expected_entries, expected_paths
+from vfatcheck.compare import expected_paths
 from vfatcheck.errors import BadImageError, UserInputError
+from vfatcheck.expected import ExpectedViews
 from vfatcheck.model import Manifest, Reading
 from vfatcheck.reader import Anomaly, ReadTimeout, scan_file
 from vfatcheck.reader.anomalies import lost_clusters
@@ -206,14 +207,13 @@ def _rows(manifest: Manifest, readings: Sequence[Reading], fat: int) -> list[Ver
     """Every reading that completed, compared with the reference manifest (failed readings are
     reported once per back-end, not once per path)."""
     rows: list[Verdict] = []
-    views: dict[bool, list[Expected]] = {}  # the expected entries of each view, worked out once
+    views = ExpectedViews()
     for reading in readings:
         if reading.status != "ok":
             continue
         caps = get(reading.parser).capabilities
-        if caps.short_names_only not in views:
-            views[caps.short_names_only] = expected_entries(manifest, caps.short_names_only)
-        rows += disagree.rows_of(manifest, reading, caps, fat, views[caps.short_names_only])
+        expected = views.of("", manifest, caps.short_names_only)
+        rows += disagree.rows_of(manifest, reading, caps, fat, expected)
     return rows
 
 
