@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -119,6 +120,24 @@ def test_normalise_drops_what_changes_between_runs_and_nothing_else() -> None:
     ran_out = f"exit code 0\nU-Boot 2023.01\nstarting USB...\n{typed}a/\n"
     assert normalise(stopped, folder) == normalise(ran_out, folder)
     assert normalise(stopped, folder) != normalise(stopped.replace("a/", "b/"), folder)
+
+
+def test_tracebacks_recorded_in_another_checkout_match_this_one() -> None:
+    """A library's traceback names the virtualenv it ran in: the committed output.txt was recorded in
+    one checkout, CI runs in another (the failure of CI on 2026-12-02: 16 folders)."""
+    from vfatcheck.repro.audit import normalise
+
+    folder = Path("/somewhere/f")
+    here = f'  File "{sysconfig.get_paths()["purelib"]}/pyfatfs/PyFatFS.py", line 101, in getinfo'
+    there = '  File "/ci/b/.venv/lib/python3.11/site-packages/pyfatfs/PyFatFS.py", line 101, in getinfo'
+    assert (
+        normalise(here, folder)
+        == normalise(there, folder)
+        == ('  File "<site-packages>/pyfatfs/PyFatFS.py", line 101, in getinfo')
+    )
+    stdlib = "/root/.pyenv/versions/3.11.7/lib/python3.11/encodings/cp1252.py"
+    assert normalise(stdlib, folder) == normalise("/usr/lib/python3.11/encodings/cp1252.py", folder)
+    assert normalise(there, folder) != normalise(there.replace("line 101", "line 102"), folder)
 
 
 @harness.live("7zz", reason="needs 7-Zip")

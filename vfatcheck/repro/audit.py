@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import sys
-import sysconfig
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +50,7 @@ _CLOCK = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} [ \d]\d \d\d:\d\d:
 _ADDRESS = re.compile(r"\b0x[0-9a-f]{8,16}\b")
 _BASH_LINE = re.compile(r"^(?:bash|\S*command\.sh): line \d+: ", re.MULTILINE)
 _BASH_JOB = re.compile(r"^bash: +\d+ [A-Z][\w ()-]*? {2,}.*\n?", re.MULTILINE)
+_LIBRARY = re.compile(r"(?<![\w.+-])(?:/[\w.+~-]+)*?/lib/python3(?:\.\d+)?(/(?:site|dist)-packages)?(?=/)")
 _SIGNAL = re.compile(r"killed by signal (\d+) \(\w+\)")
 _READ_TABLE = re.compile(r"^path +reference +\S", re.MULTILINE)
 _TEMP_PART = r"(?:tmp\.\w{10}|vfatcheck-[\w.+-]+)"  # mktemp's and vfatcheck's own temporary directories
@@ -93,8 +93,9 @@ def normalise(text: str, folder: Path) -> str:
     text = text.replace("\r\n", "\n").replace(str(folder), "<folder>")  # output.txt is read as text
     # the folder where the output was recorded (a full path, as `realpath` prints it)
     text = re.sub(rf"/\S*?/{re.escape(folder.name)}(?=/)", "<folder>", text)
-    for where, word in ((sysconfig.get_paths()["purelib"], "<site-packages>"), (sys.prefix, "<venv>")):
-        text = text.replace(where, word)
+    # any interpreter's libraries: the recorded output came from another checkout's virtualenv
+    text = _LIBRARY.sub(lambda m: "<site-packages>" if m.group(1) else "<stdlib>", text)
+    text = text.replace(sys.prefix, "<venv>")
     text = text.replace(str(cache.root()), "<cache>")
     text = _TEMP.sub("<tmp>", text)
     text = _ADDRESS.sub("<address>", text)
