@@ -28,6 +28,7 @@ from vfatcheck import cli
 from vfatcheck.backends import get
 from vfatcheck.builder import build_image
 from vfatcheck.commands.scan import add_arguments
+from vfatcheck.errors import BadImageError
 from vfatcheck.model import Item
 from vfatcheck.scan import grouping
 from vfatcheck.verdicts import ParserInfo, Verdict
@@ -62,6 +63,42 @@ def test_a_disk_with_fat_ntfs_and_logical_partitions_scans_the_fat_ones(tmp_path
     first, logical = doc["volumes"]
     assert first["forms"]["forms"]["nodual"] == 1 and logical["forms"]["forms"]["standard"] == 2
     assert logical["label"] is None and logical["fat"] == 16
+
+
+BATCHED = ("reference", "mtools", "pyfatfs", "linux", "fsck.fat")  # two batch back-ends among them
+
+
+@live("mdir", "fsck.fat", get("linux").available().ok, reason="needs mtools, dosfstools, the linux back-end")
+def test_scan_many_reads_in_batches_what_scan_reads_image_by_image(tmp_path: Path) -> None:
+    """scan_many (one kernel boot and one pyfatfs child for every volume of every image) reports what
+    scanning each image alone reports; an input that is no disk keeps its refusal."""
+    from vfatcheck.scan.run import ScanConfig, scan, scan_many
+
+    disk = mbr_disk([(FAT12_TYPE, fat_volume(12, "nodual")), (FAT16_TYPE, fat_volume(16, "standard"))])
+    images = [
+        write(tmp_path, "disk.img", disk),
+        write(tmp_path, "junk.img", b"no disk" * 100),
+        write(tmp_path, "bare.img", fat_volume(12, "nodual-v1", ["d/A long name.txt"])),
+    ]
+    configs = [ScanConfig(image, BATCHED) for image in images]
+    together = scan_many(configs)
+    assert isinstance(together[1], BadImageError) and "not a FAT volume" in str(together[1])
+    with pytest.raises(BadImageError):
+        scan(configs[1])
+    for config, report in zip(configs, together, strict=True):
+        if isinstance(report, Exception):
+            continue
+        alone = scan(config).to_dict()
+        assert _timeless(report.to_dict()) == _timeless(alone)
+        assert {p["status"] for v in alone["volumes"] for p in v["parsers"]} == {"ok"}
+
+
+def _timeless(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {k: _timeless(v) for k, v in doc.items() if k != "elapsed"}
+    if isinstance(doc, list):
+        return [_timeless(v) for v in doc]
+    return doc
 
 
 def test_anomaly_offsets_are_offsets_in_the_whole_disk(tmp_path: Path) -> None:

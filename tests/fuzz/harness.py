@@ -10,6 +10,11 @@ the same bytes again. Failures are written, gzipped, to the output directory wit
     python -m tests.fuzz --count 1000000 --seed 1 --out /tmp/fuzz-1        # the reader's `ls`
     python -m tests.fuzz --target mypkg.module:function --count 10000 ...   # another target
 
+A `Batched` target takes several inputs at once (the scan with every back-end: one virtual machine's
+boot for up to 16 images) and gives each input's outcome; the CPU limit is then per input times the
+batch, and a batch over it (or out of memory) is run again one input at a time, so that a slow input
+is still named alone.
+
 From Python: `harness.run(target, seeds.load(), count=..., seed=...)` returns a Summary.
 """
 
@@ -26,7 +31,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -34,6 +39,17 @@ from types import FrameType
 from tests.fuzz.mutate import Layout, mutate
 
 Target = Callable[[bytes], object]
+Outcomes = Sequence[BaseException | None]  # per input: None, or what its run raised
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A target that takes several inputs at once: one outcome per input, in order."""
+
+    run: Callable[[Sequence[bytes]], Outcomes]
+    size: int
+
+
 MiB = 1 << 20
 
 
@@ -95,7 +111,7 @@ def make_input(
 
 
 def run(
-    target: Target,
+    target: Target | Batched,
     seeds: Mapping[str, bytes],
     count: int,
     seed: int = 0,
@@ -111,22 +127,29 @@ def run(
     weights = _weights(seeds)
     layouts: dict[str, Layout] = {}
     summary = Summary()
+    size = target.size if isinstance(target, Batched) else 1
     previous = signal.signal(signal.SIGPROF, _expire)
     try:
-        for index in range(start, start + count):
-            name, data = make_input(seed, index, names, weights, seeds, layouts)
-            kind, detail, cpu = _one(target, data, cpu_limit, expected)
-            summary.inputs += 1
-            summary.outcomes[kind] += 1
-            summary.cpu += cpu
-            _note_time(summary, cpu, len(data), name, index)
-            if kind not in ("ok", "rejected"):
-                failure = Failure(kind, name, index, len(data), cpu, detail)
-                summary.failures.append(failure)
-                if out is not None:
-                    _save(out, seed, failure, data)
-            if progress is not None and summary.inputs % progress_every == 0:
-                progress(summary)
+        for first in range(start, start + count, size):
+            indexes = range(first, min(first + size, start + count))
+            made = [make_input(seed, index, names, weights, seeds, layouts) for index in indexes]
+            datas = [data for _, data in made]
+            if isinstance(target, Batched):
+                results = _batch(target, datas, cpu_limit, expected)
+            else:
+                results = [_one(target, datas[0], cpu_limit, expected)]
+            for index, (name, data), (kind, detail, cpu) in zip(indexes, made, results, strict=True):
+                summary.inputs += 1
+                summary.outcomes[kind] += 1
+                summary.cpu += cpu
+                _note_time(summary, cpu, len(data), name, index)
+                if kind not in ("ok", "rejected"):
+                    failure = Failure(kind, name, index, len(data), cpu, detail)
+                    summary.failures.append(failure)
+                    if out is not None:
+                        _save(out, seed, failure, data)
+                if progress is not None and summary.inputs % progress_every == 0:
+                    progress(summary)
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
@@ -145,13 +168,60 @@ def _one(
             signal.setitimer(signal.ITIMER_PROF, 0)
     except SlowInput:
         return "slow", f"over {cpu_limit} s of CPU", time.process_time() - began
-    except MemoryError:
-        return "memory", traceback.format_exc(limit=-8), time.process_time() - began
-    except expected:
-        return "rejected", "", time.process_time() - began
-    except Exception:
-        return "crash", traceback.format_exc(limit=-8), time.process_time() - began
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: the campaign's end, not a finding
+            raise
+        return (*_kind(exc, expected), time.process_time() - began)
     return "ok", "", time.process_time() - began
+
+
+def _kind(exc: BaseException, expected: tuple[type[BaseException], ...]) -> tuple[str, str]:
+    if isinstance(exc, MemoryError):
+        return "memory", _trace(exc)
+    if isinstance(exc, expected):
+        return "rejected", ""
+    return "crash", _trace(exc)
+
+
+def _trace(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc, limit=-8))
+
+
+def _batch(
+    target: Batched, datas: Sequence[bytes], cpu_limit: float, expected: tuple[type[BaseException], ...]
+) -> list[tuple[str, str, float]]:
+    """Each input's (kind, detail, CPU seconds): its share of the batch's CPU, or its own when the batch
+    had to be run again one input at a time."""
+    began = time.process_time()
+    try:
+        signal.setitimer(signal.ITIMER_PROF, cpu_limit * len(datas))
+        try:
+            outcomes = list(target.run(datas))
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+    except (SlowInput, MemoryError):
+        if len(datas) == 1:
+            raise
+        return [r for data in datas for r in _batch_alone(target, data, cpu_limit, expected)]
+    if len(outcomes) != len(datas):
+        raise AssertionError(f"the batch target gave {len(outcomes)} outcomes for {len(datas)} inputs")
+    share = (time.process_time() - began) / len(datas)
+    results = [("ok", "", share) if o is None else (*_kind(o, expected), share) for o in outcomes]
+    if any(kind == "memory" for kind, _, _ in results):  # the input that ran out may not be the culprit
+        return [r for data in datas for r in _batch_alone(target, data, cpu_limit, expected)]
+    return results
+
+
+def _batch_alone(
+    target: Batched, data: bytes, cpu_limit: float, expected: tuple[type[BaseException], ...]
+) -> list[tuple[str, str, float]]:
+    began = time.process_time()
+    try:
+        return _batch(target, [data], cpu_limit, expected)
+    except SlowInput:
+        return [("slow", f"over {cpu_limit} s of CPU", time.process_time() - began)]
+    except MemoryError as exc:
+        return [("memory", _trace(exc), time.process_time() - began)]
 
 
 def _note_time(summary: Summary, cpu: float, size: int, name: str, index: int) -> None:
@@ -171,11 +241,12 @@ def _save(out: Path, seed: int, failure: Failure, data: bytes) -> None:
     stem.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
 
 
-def load_target(spec: str) -> tuple[Target, tuple[type[BaseException], ...]]:
-    """`module:function`; the module may name the refusals it expects in `EXPECTED` (a tuple)."""
+def load_target(spec: str) -> tuple[Target | Batched, tuple[type[BaseException], ...]]:
+    """`module:name`, a function or a Batched; the module may name the refusals it expects in
+    `EXPECTED` (a tuple)."""
     module_name, _, func = spec.partition(":")
     module = importlib.import_module(module_name)
-    target: Target = getattr(module, func)
+    target: Target | Batched = getattr(module, func)
     return target, tuple(getattr(module, "EXPECTED", ()))
 
 

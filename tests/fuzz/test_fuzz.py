@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,36 @@ def test_input_n_is_made_again_from_seed_and_number() -> None:
     first = harness.make_input(5, 17, names, weights, SMALL, {})
     again = harness.make_input(5, 17, names, weights, SMALL, {})
     assert first == again
+
+
+def test_a_batched_target_gives_each_input_the_outcome_it_gets_alone(tmp_path: Path) -> None:
+    """A crash is the input's own outcome in its batch; a batch over its CPU limit runs again input by
+    input, so that only the slow input is called slow."""
+
+    def fragile(data: bytes) -> None:
+        if data[:1] == b"\xeb":
+            raise ValueError("boom")
+        if data[:1] == b"\x01":
+            while True:
+                pass
+
+    sizes: list[int] = []
+
+    def fragile_many(inputs: Sequence[bytes]) -> list[BaseException | None]:
+        sizes.append(len(inputs))
+        outcomes: list[BaseException | None] = []
+        for data in inputs:
+            try:
+                fragile(data)
+                outcomes.append(None)
+            except ValueError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    corpus = {"a": b"\xeb" + bytes(600), "b": bytes(600), "c": b"\x01" + bytes(600)}
+    alone = harness.run(fragile, corpus, 12, seed=3, cpu_limit=0.2)
+    batched = harness.run(harness.Batched(fragile_many, 4), corpus, 12, seed=3, cpu_limit=0.2, out=tmp_path)
+    assert [(f.kind, f.index) for f in batched.failures] == [(f.kind, f.index) for f in alone.failures]
+    assert batched.outcomes == alone.outcomes and batched.outcomes["slow"] >= 1
+    assert sizes[0] == 4 and 1 in sizes  # batches first, then one at a time where a batch was slow
+    assert len(list(tmp_path.glob("*.img.gz"))) == len(alone.failures)

@@ -17,18 +17,19 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vfatcheck import __version__
-from vfatcheck.backends import get, safe_read
+from vfatcheck.backends import batch_size, get, reads_one_cheaply, safe_read, safe_read_batch
+from vfatcheck.backends.base import ReadJob
 from vfatcheck.backends.reference import reading_of
 from vfatcheck.commands.inputs import image_file, packed_hint
 from vfatcheck.compare import expected_paths
 from vfatcheck.errors import BadImageError, UserInputError
 from vfatcheck.expected import ExpectedViews
 from vfatcheck.model import Manifest, Reading
-from vfatcheck.reader import Anomaly, ReadTimeout, scan_file
+from vfatcheck.reader import Anomaly, ReadTimeout, Volume, scan_file
 from vfatcheck.reader.anomalies import lost_clusters
 from vfatcheck.scan import disagree, fsck, grouping, partitions
 from vfatcheck.scan.forms import FormStats, statistics
@@ -120,67 +121,152 @@ def choose(layout: partitions.Layout, number: int | None) -> list[partitions.Par
 
 
 def scan(config: ScanConfig) -> ScanReport:
-    image = image_file(config.image)
-    layout, size = layout_of(image)
-    chosen = choose(layout, config.partition)
-    for name in config.parsers:  # asked before any reads, as the run does
-        get(name).available()
-    volumes = [_volume(image, part, config) for part in chosen]
-    return ScanReport(__version__, str(config.image), size, _sha256(image), layout, volumes)
+    outcome = scan_many([config])[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
-def _volume(image: Path, part: partitions.Partition, config: ScanConfig) -> VolumeScan:
-    assert part.fat is not None
-    with partition_copy(image, part.start, part.length) as copy:
-        start = time.monotonic()
-        deadline = start + config.timeout
-        try:
-            volume = scan_file(copy, deadline)
-            found = [*volume.anomalies]
-            lost = lost_clusters(volume)
-            found += [lost] if lost is not None else []
-            entries = list(volume.entries)
-            facts = [disagree.ReaderEntry(e, volume.digest(e)) for e in entries]
-            stats = statistics(entries)
-            manifest = disagree.manifest_of(facts, volume.fat_type)
-            expected = expected_paths(manifest)
-            reference = replace(reading_of(volume, expected), elapsed=time.monotonic() - start)
-        except (BadImageError, ReadTimeout) as exc:
-            why = f"the reference reader could not read it: {exc}"
-            return VolumeScan(
-                part, part.fat, None, [], FormStats(), [], [], FsckResult(False, checked=False), error=why
-            )
-        anomalies = [_shifted(a, part.start) for a in found]
-        others = [n for n in config.parsers if n not in (REFERENCE, FSCK)]
-        with ThreadPoolExecutor(max_workers=config.jobs) as pool:
-            readings = list(pool.map(lambda n: safe_read(get(n), copy, expected, config.timeout), others))
-        fsck_result = FsckResult(False, checked=False, detail=NOT_ASKED)
-        if FSCK in config.parsers:  # its repair is fsck.fat's reading: run only when asked for
-            fsck_reading = safe_read(get(FSCK), copy, expected, config.timeout)
-            readings.append(fsck_reading)
-            fsck_result = _fsck(fsck_reading, {e.path: e.kind for e in entries})
-        rows = _rows(manifest, [reference, *readings], volume.fat_type)
-        commands = _commands(rows, f"partition-{part.number}.img")
-        found_disagreements = disagree.disagreements(manifest, rows, commands)
-        infos = [_info(r) for r in [reference, *readings]]
-        key = f"partition-{part.number}"
-        labels = _labels(copy, volume.label, found)
-        found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos, labels)]
-        repro = ""
-        if config.repro is not None and found_disagreements:
-            repro = str(_write_repro(config.repro, copy, part, found_disagreements))
-        return VolumeScan(
-            part,
-            volume.fat_type,
-            volume.label,
-            anomalies,
-            stats,
-            [_parser_run(r) for r in [reference, *readings]],
-            found_disagreements,
-            fsck_result,
-            repro=repro,
-            findings=found_findings,
+def scan_many(configs: Sequence[ScanConfig]) -> list[ScanReport | Exception]:
+    """Scan each image, the back-ends reading the volumes of all of them in batches (a virtual
+    machine's boot or a child interpreter for up to its batch size of volumes, as `run` reads): a
+    disk's partitions, or the images of a fuzz campaign. Each image's report, or the exception that
+    ended its scan (BadImageError, UserInputError, or a bug, kept for the caller to raise)."""
+    with contextlib.ExitStack() as stack:  # the volumes' private copies, until every report is made
+        images = [_image(stack, config) for config in configs]
+        _read_all([v for i in images if isinstance(i, _Image) for v in i.volumes if isinstance(v, _Staged)])
+        return [_report(i) if isinstance(i, _Image) else i for i in images]
+
+
+@dataclass(frozen=True)
+class _Image:
+    config: ScanConfig
+    path: Path
+    layout: partitions.Layout
+    size: int
+    volumes: list[_Staged | VolumeScan]
+
+
+def _image(stack: contextlib.ExitStack, config: ScanConfig) -> _Image | Exception:
+    try:
+        image = image_file(config.image)
+        layout, size = layout_of(image)
+        chosen = choose(layout, config.partition)
+        for name in config.parsers:  # asked before any reads, as the run does
+            get(name).available()
+        return _Image(config, image, layout, size, [_stage(stack, image, p, config) for p in chosen])
+    except Exception as exc:  # the caller raises it: scan() as itself, a fuzz target as a crash
+        return exc
+
+
+def _report(image: _Image) -> ScanReport | Exception:
+    try:
+        volumes = [v if isinstance(v, VolumeScan) else _finish(v) for v in image.volumes]
+        return ScanReport(
+            __version__, str(image.config.image), image.size, _sha256(image.path), image.layout, volumes
         )
+    except Exception as exc:
+        return exc
+
+
+@dataclass
+class _Staged:
+    """A volume read by the reference reader, waiting for the other back-ends' readings."""
+
+    part: partitions.Partition
+    config: ScanConfig
+    copy: Path
+    volume: Volume
+    anomalies: list[Anomaly]
+    manifest: Manifest
+    expected: tuple[str, ...]
+    reference: Reading
+    readings: dict[str, Reading] = field(default_factory=dict)
+
+
+def _stage(
+    stack: contextlib.ExitStack, image: Path, part: partitions.Partition, config: ScanConfig
+) -> _Staged | VolumeScan:
+    assert part.fat is not None
+    copy = stack.enter_context(partition_copy(image, part.start, part.length))
+    start = time.monotonic()
+    try:
+        volume = scan_file(copy, start + config.timeout)
+        found = [*volume.anomalies]
+        lost = lost_clusters(volume)
+        found += [lost] if lost is not None else []
+        facts = [disagree.ReaderEntry(e, volume.digest(e)) for e in volume.entries]
+        manifest = disagree.manifest_of(facts, volume.fat_type)
+        expected = tuple(expected_paths(manifest))
+        reference = replace(reading_of(volume, expected), elapsed=time.monotonic() - start)
+    except (BadImageError, ReadTimeout) as exc:
+        why = f"the reference reader could not read it: {exc}"
+        return VolumeScan(
+            part, part.fat, None, [], FormStats(), [], [], FsckResult(False, checked=False), error=why
+        )
+    return _Staged(part, config, copy, volume, found, manifest, expected, reference)
+
+
+def _read_all(volumes: Sequence[_Staged]) -> None:
+    """Every chosen back-end's reading of every volume, in batches of its batch size; fsck.fat's after
+    the others (its repair works on a copy of its own)."""
+    tasks: list[tuple[str, list[_Staged]]] = []
+    names = dict.fromkeys(n for v in volumes for n in v.config.parsers if n not in (REFERENCE, FSCK))
+    for name in names:
+        mine = [v for v in volumes if name in v.config.parsers]
+        size = batch_size(get(name))
+        tasks += [(name, mine[i : i + size]) for i in range(0, len(mine), size)]
+    tasks.sort(key=lambda task: reads_one_cheaply(get(task[0])))  # the boots first, beside quick tools
+
+    def read(task: tuple[str, list[_Staged]]) -> None:
+        name, chunk = task
+        timeout = max(v.config.timeout for v in chunk)
+        jobs = [ReadJob(v.copy, v.expected) for v in chunk]
+        for v, reading in zip(chunk, safe_read_batch(get(name), jobs, timeout), strict=True):
+            v.readings[name] = reading
+
+    workers = max((v.config.jobs for v in volumes), default=1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(read, tasks))
+    for v in volumes:  # its repair is fsck.fat's reading: run only when asked for
+        if FSCK in v.config.parsers:
+            v.readings[FSCK] = safe_read(get(FSCK), v.copy, v.expected, v.config.timeout)
+
+
+def _finish(staged: _Staged) -> VolumeScan:
+    config, part, copy, volume = staged.config, staged.part, staged.copy, staged.volume
+    found, manifest = staged.anomalies, staged.manifest
+    entries = list(volume.entries)
+    anomalies = [_shifted(a, part.start) for a in found]
+    others = [n for n in config.parsers if n not in (REFERENCE, FSCK)]
+    readings = [staged.readings[n] for n in others]
+    fsck_result = FsckResult(False, checked=False, detail=NOT_ASKED)
+    if FSCK in config.parsers:
+        readings.append(staged.readings[FSCK])
+        fsck_result = _fsck(staged.readings[FSCK], {e.path: e.kind for e in entries})
+    every = [staged.reference, *readings]
+    rows = _rows(manifest, every, volume.fat_type)
+    commands = _commands(rows, f"partition-{part.number}.img")
+    found_disagreements = disagree.disagreements(manifest, rows, commands)
+    infos = [_info(r) for r in every]
+    labels = _labels(copy, volume.label, found)
+    key = f"partition-{part.number}"
+    found_findings = [f.to_dict() for f in grouping.findings(manifest, rows, key, infos, labels)]
+    repro = ""
+    if config.repro is not None and found_disagreements:
+        repro = str(_write_repro(config.repro, copy, part, found_disagreements))
+    return VolumeScan(
+        part,
+        volume.fat_type,
+        volume.label,
+        anomalies,
+        statistics(entries),
+        [_parser_run(r) for r in every],
+        found_disagreements,
+        fsck_result,
+        repro=repro,
+        findings=found_findings,
+    )
 
 
 def _labels(copy: Path, root: str | None, anomalies: Sequence[Anomaly]) -> list[grouping.Label]:
