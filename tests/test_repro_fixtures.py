@@ -138,6 +138,10 @@ def test_tracebacks_recorded_in_another_checkout_match_this_one() -> None:
     stdlib = "/root/.pyenv/versions/3.11.7/lib/python3.11/encodings/cp1252.py"
     assert normalise(stdlib, folder) == normalise("/usr/lib/python3.11/encodings/cp1252.py", folder)
     assert normalise(there, folder) != normalise(there.replace("line 101", "line 102"), folder)
+    # testdisk.log: the machine's own kernel
+    log = "TestDisk 7.1\nOS: Linux, kernel 6.18.44-fc-v857 (#1 SMP @0) x86_64\nCompiler: GCC 12.2"
+    assert normalise(log, folder) == normalise(log.replace("v857", "v1098"), folder)
+    assert normalise(log, folder) != normalise(log.replace("GCC 12.2", "GCC 13.1"), folder)
 
 
 @harness.live("7zz", reason="needs 7-Zip")

@@ -51,6 +51,7 @@ _ADDRESS = re.compile(r"\b0x[0-9a-f]{8,16}\b")
 _BASH_LINE = re.compile(r"^(?:bash|\S*command\.sh): line \d+: ", re.MULTILINE)
 _BASH_JOB = re.compile(r"^bash: +\d+ [A-Z][\w ()-]*? {2,}.*\n?", re.MULTILINE)
 _LIBRARY = re.compile(r"(?<![\w.+-])(?:/[\w.+~-]+)*?/lib/python3(?:\.\d+)?(/(?:site|dist)-packages)?(?=/)")
+_HOST_KERNEL = re.compile(r"^(OS: Linux, kernel) .*$", re.MULTILINE)  # testdisk.log names the host's kernel
 _SIGNAL = re.compile(r"killed by signal (\d+) \(\w+\)")
 _READ_TABLE = re.compile(r"^path +reference +\S", re.MULTILINE)
 _TEMP_PART = r"(?:tmp\.\w{10}|vfatcheck-[\w.+-]+)"  # mktemp's and vfatcheck's own temporary directories
@@ -100,6 +101,7 @@ def normalise(text: str, folder: Path) -> str:
     text = _TEMP.sub("<tmp>", text)
     text = _ADDRESS.sub("<address>", text)
     text = _CLOCK.sub("<date>", text)
+    text = _HOST_KERNEL.sub(r"\1 <host>", text)
     # bash -c runs a lone command in its own place; command.sh forks it, and says how it ended
     text = _BASH_LINE.sub("bash: ", text)
     text = _BASH_JOB.sub("", text)
