@@ -10,11 +10,13 @@ is dropped, long name and all.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from pathlib import Path
 
 import pytest
 
+from tests.fuzz.seeds import REGRESSIONS
 from tests.harness import HANG, assert_crash, assert_timeout, assert_unavailable, fake_program, live, recorded
 from vfatcheck import builder
 from vfatcheck.backends import uboot
@@ -233,6 +235,14 @@ def test_a_hang_after_boot_is_a_timeout(tmp_path: Path) -> None:
     assert_timeout(reading, "2099.01-standin qemu-x86")
 
 
+def test_qemu_s_broken_virtio_disk_ends_the_wait_before_the_timeout(tmp_path: Path) -> None:
+    said = "qemu-system-i386: virtio: zero sized buffers are not allowed"
+    backend = _stand_in(tmp_path, f"{BOOTED}; sleep 0.5; echo '{said}'; {HANG}")
+    reading = backend.read(tmp_path / "x.img", ["a"], timeout=20.0)
+    assert_timeout(reading, "2099.01-standin qemu-x86")
+    assert f"can only hang now: {said}" in reading.detail and reading.elapsed < 10.0
+
+
 def test_a_boot_that_outlasts_the_timeout_is_a_timeout(tmp_path: Path) -> None:
     """No prompt before the deadline, as with `--timeout 0.05` on the real qemu-x86 U-Boot (which takes
     about 0.15 s to its prompt): tried twice, then a timeout of the image's read, not an error."""
@@ -292,3 +302,28 @@ def test_live_an_8_3_name_with_a_0x05_lead_opens_by_its_code_page_437_bytes(tmp_
     (path,) = [p for p in expected_paths(built.manifest) if p.startswith("\u03c3")]
     reading = uboot.BACKEND.read(image, [path])
     assert [(x.path, x.found, x.sha256) for x in reading.lookups] == [(path, True, digest(b"k"))]
+
+
+@live("qemu-system-i386", reason=uboot.HINT)
+def test_live_a_broken_virtio_disk_is_a_timeout_at_once_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """Two mutants of the scan fuzz campaign (seed 21, inputs 14 and 8): U-Boot 2023.01's `fatls /` of a
+    root whose long-name slots run to its end, and `fatload` of a file whose first cluster is past the
+    volume, send requests qemu 7.2 refuses ("virtio: zero sized buffers are not allowed", "virtio:
+    bogus descriptor or out of resources"); the disk then answers nothing and U-Boot waits forever
+    (checked by hand: 30 s). The read ends there, not at the timeout, and a fresh boot reads the rest."""
+    jobs = []
+    for name in (
+        "scan-seed21-14-long-name-slots-to-the-root-end-break-uboot-virtio",
+        "scan-seed21-8-first-cluster-past-the-volume-breaks-uboot-virtio",
+    ):
+        image = tmp_path / f"{name}.img"
+        image.write_bytes(gzip.decompress((REGRESSIONS / f"{name}.img.gz").read_bytes()))
+        jobs.append(ReadJob(image, ()))
+    good = tmp_path / "good.img"
+    good.write_bytes(builder.build_image([Item("a.txt", content=b"a")], fat=12, form="standard").data)
+    jobs.append(ReadJob(good, ("a.txt",)))
+    broken_a, broken_b, after = uboot.BACKEND.read_batch(jobs, timeout=60.0)
+    for reading, said in ((broken_a, "zero sized buffers"), (broken_b, "bogus descriptor")):
+        assert reading.status == "timeout" and said in reading.detail, reading.detail
+        assert "can only hang now" in reading.detail and reading.elapsed < 30.0
+    assert after.status == "ok" and [x.found for x in after.lookups] == [True]

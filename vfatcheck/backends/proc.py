@@ -16,6 +16,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -396,12 +397,21 @@ class ConsoleEnded(Exception):
 class Console:
     """A long-lived program driven over its stdin and stdout (a serial console): `send` bytes, `expect`
     a pattern, every wait bounded by one deadline. stderr joins stdout. Use it as a context manager:
-    the whole process group is killed on leaving, however the session ended."""
+    the whole process group is killed on leaving, however the session ended. `stuck` matches a line
+    after which the program can only hang (qemu's broken virtio device): the wait ends there, as a
+    timeout would end it, without waiting for the deadline."""
 
-    def __init__(self, argv: Sequence[str], deadline: float, env: Mapping[str, str] | None = None) -> None:
-        self.argv, self.deadline = tuple(argv), deadline
+    def __init__(
+        self,
+        argv: Sequence[str],
+        deadline: float,
+        env: Mapping[str, str] | None = None,
+        stuck: re.Pattern[bytes] | None = None,
+    ) -> None:
+        self.argv, self.deadline, self.stuck = tuple(argv), deadline, stuck
         self.transcript = b""  # everything the program printed so far
         self._pending = b""
+        self._searched = 0  # how far into the transcript `stuck` was looked for
         try:
             started = CHILDREN.start(
                 lambda: subprocess.Popen(
@@ -461,6 +471,18 @@ class Console:
         if chunk:
             self._pending += chunk
             self.transcript += chunk
+            self._check_stuck()
+
+    def _check_stuck(self) -> None:
+        if self.stuck is None:
+            return
+        start = self.transcript.rfind(b"\n", 0, self._searched) + 1  # a line may come in two chunks
+        end = self.transcript.rfind(b"\n") + 1
+        self._searched = max(self._searched, end)
+        found = self.stuck.search(self.transcript, start, end)
+        if found:
+            said = found.group(0).decode("utf-8", "replace").strip()
+            raise ConsoleEnded(f"the program can only hang now: {said}", self.transcript)
 
     def close(self) -> int | None:
         """Kill the process group; the program's exit status if it had ended by itself."""
