@@ -24,6 +24,7 @@ from vfatcheck.backends import dosbox_text as dt
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
 from vfatcheck.backends.commandline import quote_bytes
+from vfatcheck.backends.console import Console, ConsoleEnded
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, Status, digest, show_bytes
 from vfatcheck.spelling import raw_path
 
@@ -102,7 +103,7 @@ def _prepare(job: ReadJob, letter: str, folder: Path) -> _Disk:
 class _Session:
     """One running DOSBox: numbered step files in, answer files out, all in the folder mounted as C:."""
 
-    def __init__(self, console: proc.Console, drive: Path) -> None:
+    def __init__(self, console: Console, drive: Path) -> None:
         self.console, self.drive = console, drive
         self.step_no = 0
         self.counter = 0
@@ -126,7 +127,7 @@ class _Session:
         staged.rename(self.drive / f"G{self.step_no + 1:05d}.BAT")
         try:
             self.console.wait_until(lambda: False)
-        except proc.ConsoleEnded as ended:
+        except ConsoleEnded as ended:
             if ended.timed_out:
                 raise
 
@@ -335,13 +336,13 @@ class DosboxBackend:
                 "RUN.BAT",
             ]
             try:
-                with proc.Console(argv, start + timeout, env={**ENV, "HOME": tmp}) as console:
+                with Console(argv, start + timeout, env={**ENV, "HOME": tmp}) as console:
                     session = _Session(console, drive)
                     for disk in disks:
                         _mount(session, disk)
                         _walk(session, [disk])
                     session.finish()
-            except proc.ConsoleEnded as ended:
+            except ConsoleEnded as ended:
                 status: Status = "unavailable" if ended.missing else "timeout" if ended.timed_out else "crash"
                 tail = show_bytes(ended.output[-300:]).strip()
                 detail = f"DOSBox: {ended}{proc.exit_words(ended.returncode)}; {tail}"

@@ -22,6 +22,7 @@ from pathlib import Path
 from vfatcheck.backends import proc
 from vfatcheck.backends import uboot_script as us
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Availability, Capabilities, ReadJob
+from vfatcheck.backends.console import Console, ConsoleEnded
 from vfatcheck.model import Lookup, Message, Reading, SeenEntry, Status, digest
 
 NAME = "uboot"
@@ -64,7 +65,7 @@ def qemu_argv(qemu: str, rom: str, disks: Sequence[tuple[str, bool]]) -> list[st
 
 
 class _BootFailed(Exception):
-    def __init__(self, ended: proc.ConsoleEnded) -> None:
+    def __init__(self, ended: ConsoleEnded) -> None:
         super().__init__(_ended(ended))
         self.timed_out = ended.timed_out
 
@@ -72,7 +73,7 @@ class _BootFailed(Exception):
 class _Boot:
     """One running U-Boot: rounds of commands, content fetched through the scratch disk."""
 
-    def __init__(self, console: proc.Console, scratch: Path, disks: int) -> None:
+    def __init__(self, console: Console, scratch: Path, disks: int) -> None:
         self.console, self.scratch, self.disks = console, scratch, disks
         self.next_block = MAILBOX_BLOCK
 
@@ -350,14 +351,14 @@ class UbootBackend:
         deadline = time.monotonic() + min(timeout, BOOT_SECONDS)
         try:
             argv = qemu_argv(self.qemu, self.rom, disks)
-            with proc.Console(argv, deadline, stuck=VIRTIO_BROKEN) as console:
+            with Console(argv, deadline, stuck=VIRTIO_BROKEN) as console:
                 boot = _Boot(console, scratch, len(jobs))
                 try:
                     boot.start(deadline)
-                except proc.ConsoleEnded as ended:
+                except ConsoleEnded as ended:
                     raise _BootFailed(ended) from None
                 return self._read_booted(boot, jobs, timeout, self.version())
-        except proc.ConsoleEnded as ended:  # the program could not be started at all
+        except ConsoleEnded as ended:  # the program could not be started at all
             raise _BootFailed(ended) from None
 
     def _read_booted(
@@ -369,7 +370,7 @@ class UbootBackend:
             boot.console.deadline = start + timeout
             try:
                 readings.append(_read_image(boot, device, job, version))
-            except proc.ConsoleEnded as ended:
+            except ConsoleEnded as ended:
                 status: Status = "timeout" if ended.timed_out else "crash"
                 readings.append(
                     Reading(NAME, version, status, elapsed=time.monotonic() - start, detail=_ended(ended))
@@ -378,7 +379,7 @@ class UbootBackend:
         return readings
 
 
-def _ended(ended: proc.ConsoleEnded) -> str:
+def _ended(ended: ConsoleEnded) -> str:
     tail = us.said(ended.output[-400:])
     return f"U-Boot console: {ended}{proc.exit_words(ended.returncode)}; last output: {tail}"
 

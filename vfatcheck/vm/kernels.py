@@ -25,6 +25,7 @@ from pathlib import Path
 
 from vfatcheck import cache
 from vfatcheck.backends import proc
+from vfatcheck.backends.console import Console, ConsoleEnded
 from vfatcheck.vm import uml
 
 PACKAGE = "linux-source-6.1"
@@ -94,7 +95,7 @@ def _make(source: Path, build: Path, targets: Sequence[str], log: Path, say: cac
     with log.open("ab") as out:
         out.write(("$ " + " ".join(argv) + "\n").encode())
         try:
-            with proc.Console(argv, time.monotonic() + MAKE_TIMEOUT, BUILD_ENV) as console:
+            with Console(argv, time.monotonic() + MAKE_TIMEOUT, BUILD_ENV) as console:
                 while True:
                     line = console.expect(b"\n")
                     out.write(line)
@@ -102,7 +103,7 @@ def _make(source: Path, build: Path, targets: Sequence[str], log: Path, say: cac
                         steps += 1
                         if steps % PROGRESS_EVERY == 0:
                             say(f"make {' '.join(targets)}: {steps} steps (about {STEPS_ESTIMATE} in all)")
-        except proc.ConsoleEnded as ended:
+        except ConsoleEnded as ended:
             if ended.returncode != 0:
                 failure = "timed out" if ended.timed_out else f"exit code {ended.returncode}"
     if failure:

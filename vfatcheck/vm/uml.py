@@ -4,7 +4,7 @@ A `Machine` is one kernel (binary, module set, memory) with its first-use build:
 helper, the base initramfs (vfatcheck.guest) and the host-side XSTATE shim, cached with
 vfatcheck.cache. Each boot gets its job as a second cpio archive appended to the cached one, the
 images as read-only `ubdNr=` disks (links in a private directory, so no path reaches the kernel's
-command line), and runs as a proc.Console read line by line: a guest that says nothing for `timeout`
+command line), and runs as a Console read line by line: a guest that says nothing for `timeout`
 seconds is killed with its whole process group. Its console answers are parsed by vm.protocol.
 
 Observed with Debian's user-mode-linux 6.1um4+b13 (kernel 6.1.176): it needs `con=null
@@ -26,6 +26,7 @@ from pathlib import Path
 from vfatcheck import cache, guest
 from vfatcheck.backends import proc
 from vfatcheck.backends.base import Availability
+from vfatcheck.backends.console import Console, ConsoleEnded
 from vfatcheck.model import show_bytes
 from vfatcheck.vm import protocol
 from vfatcheck.vm.cpio import Member, archive
@@ -207,15 +208,15 @@ def _run_until_quiet(
     start = time.monotonic()
     end = start + startup + timeout
     try:
-        with proc.Console(argv, min(end, start + startup + quiet), env) as console:
+        with Console(argv, min(end, start + startup + quiet), env) as console:
             try:
                 while True:
                     console.expect(b"\n")
                     console.deadline = min(end, time.monotonic() + quiet)
-            except proc.ConsoleEnded as ended:
+            except ConsoleEnded as ended:
                 said = console.transcript
                 returncode, timed_out = ended.returncode, ended.timed_out
-    except proc.ConsoleEnded as failed:  # could not start it at all
+    except ConsoleEnded as failed:  # could not start it at all
         return proc.Completed(tuple(argv), None, b"", b"", 0.0, missing=failed.missing)
     elapsed = time.monotonic() - start
     return proc.Completed(tuple(argv), returncode, said, b"", elapsed, timed_out=timed_out)

@@ -15,19 +15,20 @@ sys.path.insert(0, str(REPO))
 
 from tests.test_backend_uboot import ITEMS  # noqa: E402
 from vfatcheck import builder  # noqa: E402
-from vfatcheck.backends import proc, uboot  # noqa: E402
+from vfatcheck.backends import uboot  # noqa: E402
+from vfatcheck.backends.console import Console  # noqa: E402
 from vfatcheck.compare import expected_paths  # noqa: E402
 
 transcripts: list[bytes] = []
-original = proc.Console.close
+original = Console.close
 
 
-def keeping(self: proc.Console) -> int | None:
+def keeping(self: Console) -> int | None:
     transcripts.append(self.transcript)
     return original(self)
 
 
-proc.Console.close = keeping  # type: ignore[method-assign]
+Console.close = keeping  # type: ignore[method-assign]
 version = uboot.BACKEND.version().split()[0]
 with tempfile.TemporaryDirectory() as tmp:
     for form, fat in (("standard", 12), ("nodual", 16)):
