@@ -16,7 +16,6 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import json
-import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -27,13 +26,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vfatcheck.errors import UserInputError, VfatcheckError
-from vfatcheck.model import FAT_TYPES, FORMS, Manifest, Reading, digest
+from vfatcheck.model import FAT_TYPES, FORMS, Manifest, digest
+from vfatcheck.recorded import dump as _dump
+from vfatcheck.recorded import expand, normalise, reading_text
 
 SEED = 0
 INDEX = "index.json"
 ENV_ROOT = "VFATCHECK_FIXTURES"
 COMPARED = ("status", "entries", "lookups", "messages")  # not elapsed, not detail (it may quote timings)
-DIGEST_CHARS = 16
 Kind = Literal["corpus", "defect"]
 Level = Literal["fail", "warn", "note"]
 
@@ -233,87 +233,6 @@ def materialise(name: str, dest: Path, root: Path | None = None, cache_dir: Path
     image.write_bytes(data)
     (dest / f"{name}.img.manifest.json").write_bytes(text or build(fixture).manifest.to_json().encode())
     return image
-
-
-# Readings: normalised to what a rerun on another machine reproduces.
-
-_TEMP = re.compile(re.escape(tempfile.gettempdir()) + r"/vfatcheck-[^/\s:'\"]+(?:/[^\s:'\"]*)?")
-
-
-def _scrub(value: Any, image: str) -> Any:
-    if isinstance(value, str):
-        return _TEMP.sub("<tmp>", value.replace(image, "<image>"))
-    if isinstance(value, dict):
-        return {k: _short_digest(v) if k == "sha256" else _scrub(v, image) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v, image) for v in value]
-    return value
-
-
-def _short_digest(value: Any) -> Any:
-    """Content digests kept to 64 bits: as good at telling contents apart, a third of the file size."""
-    return value[:DIGEST_CHARS] if isinstance(value, str) else value
-
-
-def normalise(reading: Reading, image: Path) -> dict[str, Any]:
-    """The reading as a dict without `elapsed`, temporary paths replaced by placeholders and content
-    digests shortened to DIGEST_CHARS hex digits."""
-    raw = reading.to_dict()
-    raw.pop("elapsed", None)
-    scrubbed: dict[str, Any] = _scrub(raw, str(image))
-    return scrubbed
-
-
-def _dump(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate in a name: keep it as a \\ud800 escape
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return text
-
-
-# What an entry, lookup or message line leaves out (restored on load): fields at their default, an
-# entry's name when it is the last component of its path. 25 back-ends' readings are 20% smaller so.
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "entries": {"sha256": None, "short_name": None, "size": None, "extra": {}},
-    "lookups": {"sha256": None, "error": None},
-    "messages": {"path": None},
-}
-
-
-def _compact(key: str, item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in item.items() if k not in _DEFAULTS[key] or v != _DEFAULTS[key][k]}
-    if key == "entries" and "path" in out and out.get("name") == str(out["path"]).rpartition("/")[2]:
-        del out["name"]
-    return out
-
-
-def _expand(key: str, item: dict[str, Any]) -> dict[str, Any]:
-    out = {**_DEFAULTS[key], **item}
-    if key == "entries" and "name" not in out and "path" in out:
-        out["name"] = str(out["path"]).rpartition("/")[2]
-    return out
-
-
-def expand(raw: dict[str, Any]) -> dict[str, Any]:
-    """A stored reading with the left-out fields restored: equal to what `normalise` gives."""
-    return {**raw, **{k: [_expand(k, i) for i in raw.get(k, [])] for k in _DEFAULTS if k in raw}}
-
-
-def reading_text(raw: dict[str, Any]) -> str:
-    """Canonical JSON: the head fields, then one entry, lookup or message per line (diff-friendly),
-    default fields left out (`expand` restores them)."""
-    lines = ["{"]
-    lines += [
-        f" {json.dumps(k)}: {_dump(raw.get(k, ''))}," for k in ("parser", "version", "status", "detail")
-    ]
-    for key in ("entries", "lookups", "messages"):
-        items = [_compact(key, i) for i in raw.get(key, [])]
-        body = "[\n" + ",\n".join(f"  {_dump(i)}" for i in items) + "\n ]" if items else "[]"
-        lines.append(f' "{key}": {body}' + ("," if key != "messages" else ""))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def expected_file(root: Path, fixture: str, parser: str) -> Path:
