@@ -7,6 +7,7 @@ shows, and every spelling that counts, is vfatcheck.expected's.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -156,9 +157,14 @@ def _match_group(
             if seen is not None:
                 result[e.manifest_path] = _Match(seen, (problem,) if problem else ())
     unmatched = [e for e in present if e.manifest_path not in result]
+    sizes = Counter(u.size for u in unmatched if u.kind == "file")
+    dirs = sum(1 for u in unmatched if u.kind == "dir")
+    owners: dict[str, list[Expected]] = {}  # the group's entries by each of their names, once needed
     for e in unmatched:
-        seen, how = _take_by_data(e, unmatched, directory, matcher, ctx)
-        result[e.manifest_path] = _Match(seen, (_by_content(e, seen, group, how),) if seen else ())
+        seen, how = _take_by_data(e, sizes, dirs, directory, matcher, ctx)
+        if seen is not None and not owners:
+            owners = _owners(group)
+        result[e.manifest_path] = _Match(seen, (_by_content(e, seen, owners, how),) if seen else ())
     for e in group:
         if e.shown_as == "absent":
             result[e.manifest_path] = _Match(_take_absent(e, directory, matcher), ())
@@ -174,31 +180,47 @@ def _seen_sha(s: SeenEntry, ctx: _Context) -> str | None:
 
 
 def _take_by_data(
-    e: Expected, unmatched: Sequence[Expected], directory: str, matcher: Matcher, ctx: _Context
+    e: Expected, sizes: Counter[int], dirs: int, directory: str, matcher: Matcher, ctx: _Context
 ) -> tuple[SeenEntry | None, str]:
-    """Rule 8: pair by content hash where the parser gave one, else by size; ties go by position."""
+    """Rule 8: pair by content hash where the parser gave one, else by size; ties go by position.
+    `sizes`, `dirs`: the unmatched expected files of each size, the unmatched directories. Indexed: a
+    hostile directory holds 65,536 entries, maybe none matched by name."""
     if e.kind == "file":
-        by_hash = matcher.take(
-            directory, lambda s: s.kind == "file" and e.sha256 is not None and _seen_sha(s, ctx) == e.sha256
-        )
-        if by_hash is not None:
-            return by_hash, "content"
-        same_size = [u for u in unmatched if u.kind == "file" and u.size == e.size]
-        test = lambda s: s.kind == "file" and _seen_sha(s, ctx) is None and s.size == e.size  # noqa: E731
-        found = matcher.take(directory, test)
-        how = (
-            "size" if len(same_size) == 1 else f"size and position ({len(same_size)} files of {e.size} bytes)"
-        )
+        if e.sha256 is not None:
+            by_hash = matcher.take_by(directory, "sha256", lambda s: _file_sha(s, ctx), ("sha", e.sha256))
+            if by_hash is not None:
+                return by_hash, "content"
+        found = matcher.take_by(directory, "size", lambda s: _unhashed_size(s, ctx), ("size", e.size))
+        same_size = sizes[e.size]
+        how = "size" if same_size == 1 else f"size and position ({same_size} files of {e.size} bytes)"
         return found, how
     # a directory has no data: pair it only when it is the one directory left on both sides
-    free_dirs = [i for i in matcher.free(directory) if matcher.seen[i].kind == "dir"]
-    if len(free_dirs) == 1 and sum(1 for u in unmatched if u.kind == "dir") == 1:
-        return matcher.take(directory, lambda s: s.kind == "dir"), "the one directory left"
+    if dirs == 1:
+        free_dirs = [i for i in matcher.free(directory) if matcher.seen[i].kind == "dir"]
+        if len(free_dirs) == 1:
+            return matcher.take(directory, lambda s: s.kind == "dir"), "the one directory left"
     return None, ""
 
 
-def _by_content(e: Expected, s: SeenEntry, others: Sequence[Expected], how: str) -> Found:
-    owner = next((o for o in others if o is not e and s.name in (o.long_name, *o.short_names)), None)
+def _file_sha(s: SeenEntry, ctx: _Context) -> tuple[str, str] | None:
+    sha = _seen_sha(s, ctx) if s.kind == "file" else None
+    return ("sha", sha) if sha is not None else None
+
+
+def _unhashed_size(s: SeenEntry, ctx: _Context) -> tuple[str, int | None] | None:  # the size, no hash
+    return ("size", s.size) if s.kind == "file" and _seen_sha(s, ctx) is None else None
+
+
+def _owners(group: Sequence[Expected]) -> dict[str, list[Expected]]:
+    index: dict[str, list[Expected]] = {}
+    for o in group:
+        for name in dict.fromkeys((o.long_name, *o.short_names)):
+            index.setdefault(name, []).append(o)
+    return index
+
+
+def _by_content(e: Expected, s: SeenEntry, owners: dict[str, list[Expected]], how: str) -> Found:
+    owner = next((o for o in owners.get(s.name, ()) if o is not e), None)
     if owner is not None:
         why = f"its data is shown under {owner.name!r}, the name of {owner.path!r} (paired by {how})"
         return Found("misattached", why)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import replace
 
 from vfatcheck.model import SeenEntry
@@ -71,6 +71,7 @@ class Matcher:
             self.children.setdefault(seen_parent(entry), []).append(index)
         # (directory, key) -> key of a name -> that directory's entries with it, last first
         self._by_key: dict[tuple[str, Key], dict[str, list[int]]] = {}
+        self._by_data: dict[tuple[str, str], dict[Hashable, list[int]]] = {}  # (directory, label)
 
     def free(self, directory: str) -> list[int]:
         return [i for i in self.children.get(directory, []) if i not in self.claimed]
@@ -100,6 +101,26 @@ class Matcher:
                 first = stack[-1]
         if first is None:
             return None
+        self.claimed.add(first)
+        return self.seen[first]
+
+    def take_by(
+        self, directory: str, label: str, key: Callable[[SeenEntry], Hashable], value: Hashable
+    ) -> SeenEntry | None:
+        """`take` with the test `key(entry) == value`, through an index of the directory by `key`, built
+        at the first call with `label` (one label, one key function)."""
+        index = self._by_data.get((directory, label))
+        if index is None:
+            index = {}
+            for i in reversed(self.children.get(directory, [])):
+                index.setdefault(key(self.seen[i]), []).append(i)
+            self._by_data[(directory, label)] = index
+        stack = index.get(value)
+        while stack and stack[-1] in self.claimed:
+            stack.pop()
+        if not stack:
+            return None
+        first = stack.pop()
         self.claimed.add(first)
         return self.seen[first]
 
