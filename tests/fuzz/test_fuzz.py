@@ -93,14 +93,18 @@ def test_input_n_is_made_again_from_seed_and_number() -> None:
 
 
 def test_a_batched_target_gives_each_input_the_outcome_it_gets_alone(tmp_path: Path) -> None:
-    """A crash is the input's own outcome in its batch; a batch over its CPU limit runs again input by
-    input, so that only the slow input is called slow."""
+    """A crash is the input's own outcome in its batch; a batch over one input's CPU limit runs again
+    input by input, so that the slow input is called slow, and only it."""
 
     def fragile(data: bytes) -> None:
         if data[:1] == b"\xeb":
             raise ValueError("boom")
         if data[:1] == b"\x01":
             while True:
+                pass
+        if data[:1] == b"\x02":  # over the limit alone, within a batch's: found only when run alone
+            began = time.process_time()
+            while time.process_time() - began < 0.3:
                 pass
 
     sizes: list[int] = []
@@ -116,10 +120,15 @@ def test_a_batched_target_gives_each_input_the_outcome_it_gets_alone(tmp_path: P
                 outcomes.append(exc)
         return outcomes
 
-    corpus = {"a": b"\xeb" + bytes(600), "b": bytes(600), "c": b"\x01" + bytes(600)}
+    leads = {"a": b"\xeb", "b": b"\0", "c": b"\x01", "d": b"\x02"}
+    corpus = {key: lead + bytes(600) for key, lead in leads.items()}
     alone = harness.run(fragile, corpus, 12, seed=3, cpu_limit=0.2)
     batched = harness.run(harness.Batched(fragile_many, 4), corpus, 12, seed=3, cpu_limit=0.2, out=tmp_path)
     assert [(f.kind, f.index) for f in batched.failures] == [(f.kind, f.index) for f in alone.failures]
     assert batched.outcomes == alone.outcomes and batched.outcomes["slow"] >= 1
     assert sizes[0] == 4 and 1 in sizes  # batches first, then one at a time where a batch was slow
     assert len(list(tmp_path.glob("*.img.gz"))) == len(alone.failures)
+    quick_and_slow = {"b": corpus["b"], "d": corpus["d"]}  # no input that uses up the batch's limit
+    alone = harness.run(fragile, quick_and_slow, 8, seed=4, cpu_limit=0.2)
+    batched = harness.run(harness.Batched(fragile_many, 8), quick_and_slow, 8, seed=4, cpu_limit=0.2)
+    assert batched.outcomes == alone.outcomes and 1 <= alone.outcomes["slow"] < 5
