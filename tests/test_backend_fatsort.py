@@ -147,3 +147,22 @@ def test_a_crash_becomes_a_crash(tmp_path: Path) -> None:
 def test_a_missing_program_is_unavailable(tmp_path: Path) -> None:
     backend = fatsort.FatsortBackend(program=str(tmp_path / "no-fatsort"))
     assert_unavailable(backend, "apt-get install fatsort", tmp_path / "x.img")
+
+
+def test_comparing_the_sorted_copy_hashes_each_chain_once() -> None:
+    """A hostile image whose 24,017 files share one 35,000-cluster chain took 88 s of CPU to compare
+    with its sorted copy, each file read along the chain, against 0.2 s to scan it; the reader's
+    digests hash each chain once, so the comparison costs about what the scans cost."""
+    import time
+
+    from tests import hostile
+    from vfatcheck.backends.fatsort import entry_changes
+    from vfatcheck.reader import scan
+
+    data = hostile.copied_directory_cluster(35000, 600)
+    began = time.process_time()
+    old, new = scan(data), scan(data)
+    scanned = time.process_time() - began
+    assert entry_changes(old, new) == []
+    compared = time.process_time() - began - scanned
+    assert compared < 5 * scanned + 0.2, (scanned, compared)

@@ -21,7 +21,7 @@ from vfatcheck.backends import proc, reference
 from vfatcheck.backends.base import DEFAULT_TIMEOUT, Capabilities
 from vfatcheck.backends.program import ProgramBackend
 from vfatcheck.errors import VfatcheckError
-from vfatcheck.model import Message, Reading, digest, show_bytes
+from vfatcheck.model import Message, Reading, show_bytes
 from vfatcheck.reader import Entry, Volume, scan
 
 NAME = "fatsort"
@@ -39,7 +39,9 @@ FIELDS: tuple[Field, ...] = (
     ("attributes", lambda _v, e: f"0x{e.attr:02x}"),
     ("first cluster", lambda _v, e: e.first_cluster),
     ("size", lambda _v, e: e.size if e.kind == "file" else None),
-    ("content sha256", lambda v, e: digest(v.read_file(e))[:16] if e.kind == "file" else None),
+    # the reader's digest hashes each chain once (a hostile image's 24,017 files on one chain: 88 s of
+    # CPU read file by file); None for a file past its hashing budget, on both sides alike
+    ("content sha256", lambda v, e: (v.digest(e) or "")[:16] or None if e.kind == "file" else None),
 )
 
 
