@@ -69,9 +69,8 @@ class Matcher:
         self.children: dict[str, list[int]] = {}
         for index, entry in enumerate(self.seen):
             self.children.setdefault(seen_parent(entry), []).append(index)
-        # (directory, key) -> key of a name -> that directory's entries with it, last first
-        self._by_key: dict[tuple[str, Key], dict[str, list[int]]] = {}
-        self._by_data: dict[tuple[str, str], dict[Hashable, list[int]]] = {}  # (directory, label)
+        # (directory, a name test's key or a label) -> key of an entry -> the directory's entries with it
+        self._indexes: dict[tuple[str, Hashable], dict[Hashable, list[int]]] = {}
 
     def free(self, directory: str) -> list[int]:
         return [i for i in self.children.get(directory, []) if i not in self.claimed]
@@ -86,43 +85,38 @@ class Matcher:
     def take_named(self, directory: str, key: Key, accepted: Collection[str]) -> SeenEntry | None:
         """`take` with the test `key(name) in accepted`, through an index of the directory by `key`:
         the same entry, without a pass over every sibling (a hostile directory holds 65,536)."""
-        index = self._by_key.get((directory, key))
-        if index is None:
-            index = {}
-            for i in reversed(self.children.get(directory, [])):
-                index.setdefault(key(self.seen[i].name), []).append(i)
-            self._by_key[(directory, key)] = index
-        first: int | None = None
-        for name in accepted:
-            stack = index.get(name)
-            while stack and stack[-1] in self.claimed:
-                stack.pop()
-            if stack and (first is None or stack[-1] < first):
-                first = stack[-1]
-        if first is None:
-            return None
-        self.claimed.add(first)
-        return self.seen[first]
+        index = self._index(directory, key, lambda s: key(s.name))
+        tops = [top for name in accepted if (top := self._first_free(index.get(name))) is not None]
+        return self._claim(min(tops)) if tops else None
 
     def take_by(
         self, directory: str, label: str, key: Callable[[SeenEntry], Hashable], value: Hashable
     ) -> SeenEntry | None:
         """`take` with the test `key(entry) == value`, through an index of the directory by `key`, built
         at the first call with `label` (one label, one key function)."""
-        index = self._by_data.get((directory, label))
+        top = self._first_free(self._index(directory, label, key).get(value))
+        return self._claim(top) if top is not None else None
+
+    def _index(
+        self, directory: str, label: Hashable, key: Callable[[SeenEntry], Hashable]
+    ) -> dict[Hashable, list[int]]:
+        """The directory's entries by `key`, each list last first; built once per (directory, label)."""
+        index = self._indexes.get((directory, label))
         if index is None:
             index = {}
             for i in reversed(self.children.get(directory, [])):
                 index.setdefault(key(self.seen[i]), []).append(i)
-            self._by_data[(directory, label)] = index
-        stack = index.get(value)
+            self._indexes[(directory, label)] = index
+        return index
+
+    def _first_free(self, stack: list[int] | None) -> int | None:
         while stack and stack[-1] in self.claimed:
             stack.pop()
-        if not stack:
-            return None
-        first = stack.pop()
-        self.claimed.add(first)
-        return self.seen[first]
+        return stack[-1] if stack else None
+
+    def _claim(self, index: int) -> SeenEntry:
+        self.claimed.add(index)
+        return self.seen[index]
 
     def leftovers(self) -> list[SeenEntry]:
         return [s for i, s in enumerate(self.seen) if i not in self.claimed]
