@@ -127,17 +127,15 @@ def run(
     weights = _weights(seeds)
     layouts: dict[str, Layout] = {}
     summary = Summary()
-    size = target.size if isinstance(target, Batched) else 1
+    batched = target if isinstance(target, Batched) else _one_at_a_time(target)
+    size = batched.size
     previous = signal.signal(signal.SIGPROF, _expire)
     try:
         for first in range(start, start + count, size):
             indexes = range(first, min(first + size, start + count))
             made = [make_input(seed, index, names, weights, seeds, layouts) for index in indexes]
             datas = [data for _, data in made]
-            if isinstance(target, Batched):
-                results = _batch(target, datas, cpu_limit, expected)
-            else:
-                results = [_one(target, datas[0], cpu_limit, expected)]
+            results = _outcomes(batched, datas, cpu_limit, expected)
             for index, (name, data), (kind, detail, cpu) in zip(indexes, made, results, strict=True):
                 summary.inputs += 1
                 summary.outcomes[kind] += 1
@@ -156,23 +154,17 @@ def run(
     return summary
 
 
-def _one(
-    target: Target, data: bytes, cpu_limit: float, expected: tuple[type[BaseException], ...]
-) -> tuple[str, str, float]:
-    began = time.process_time()
-    try:
-        signal.setitimer(signal.ITIMER_PROF, cpu_limit)
+def _one_at_a_time(target: Target) -> Batched:
+    """A plain target as a batch of one: what it raises (an Exception) is the input's outcome."""
+
+    def run_one(datas: Sequence[bytes]) -> Outcomes:
         try:
-            target(data)
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-    except SlowInput:
-        return "slow", f"over {cpu_limit} s of CPU", time.process_time() - began
-    except BaseException as exc:
-        if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: the campaign's end, not a finding
-            raise
-        return (*_kind(exc, expected), time.process_time() - began)
-    return "ok", "", time.process_time() - began
+            target(datas[0])
+        except Exception as exc:
+            return [exc]
+        return [None]
+
+    return Batched(run_one, 1)
 
 
 def _kind(exc: BaseException, expected: tuple[type[BaseException], ...]) -> tuple[str, str]:
@@ -202,7 +194,7 @@ def _batch(
     except (SlowInput, MemoryError):
         if len(datas) == 1:
             raise
-        return [r for data in datas for r in _batch_alone(target, data, cpu_limit, expected)]
+        return [r for data in datas for r in _outcomes(target, [data], cpu_limit, expected)]
     if len(outcomes) != len(datas):
         raise AssertionError(f"the batch target gave {len(outcomes)} outcomes for {len(datas)} inputs")
     spent = time.process_time() - began
@@ -211,16 +203,17 @@ def _batch(
     # the input that ran out of memory may not be the culprit; a batch over one input's CPU limit may
     # hide one slow input among quick ones: each alone says which
     if len(datas) > 1 and (spent > cpu_limit or any(kind == "memory" for kind, _, _ in results)):
-        return [r for data in datas for r in _batch_alone(target, data, cpu_limit, expected)]
+        return [r for data in datas for r in _outcomes(target, [data], cpu_limit, expected)]
     return results
 
 
-def _batch_alone(
-    target: Batched, data: bytes, cpu_limit: float, expected: tuple[type[BaseException], ...]
+def _outcomes(
+    target: Batched, datas: Sequence[bytes], cpu_limit: float, expected: tuple[type[BaseException], ...]
 ) -> list[tuple[str, str, float]]:
+    """_batch, where a lone input that ran out of CPU or memory gets that as its outcome."""
     began = time.process_time()
     try:
-        return _batch(target, [data], cpu_limit, expected)
+        return _batch(target, datas, cpu_limit, expected)
     except SlowInput:
         return [("slow", f"over {cpu_limit} s of CPU", time.process_time() - began)]
     except MemoryError as exc:
